@@ -1,0 +1,318 @@
+"""``ownerdesk``: the command line (DESIGN.md, "CLI").
+
+Errors print one line on stderr and exit non-zero; nothing prints a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import click
+import typer
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+
+from backend.db import Database
+from backend.errors import DomainError
+from backend.settings import Settings, get_settings
+
+T = TypeVar("T")
+log = logging.getLogger("ownerdesk")
+
+app = typer.Typer(
+    name="ownerdesk",
+    help="OwnerDesk: the owner service channel.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+owners_app = typer.Typer(help="Owners and households.", no_args_is_help=True)
+tickets_app = typer.Typer(help="Tickets.", no_args_is_help=True)
+staff_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(owners_app, name="owners")
+app.add_typer(tickets_app, name="tickets")
+app.add_typer(staff_app, name="staff")
+
+
+class CliError(Exception):
+    """Stop with this one-line message and exit code 1."""
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def run_db(work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run ``work`` with a database, turning database trouble into a one-line error."""
+
+    async def go() -> T:
+        db = Database(settings().database_url)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(go())
+    except (OperationalError, ProgrammingError) as exc:
+        text = str(exc.orig if isinstance(exc, DBAPIError) else exc).lower()
+        if "no such table" in text or "does not exist" in text:
+            raise CliError("the database has no schema yet: run `ownerdesk db upgrade`") from exc
+        raise CliError(f"database error: {str(exc.orig).splitlines()[0]}") from exc
+    except (OSError, ConnectionError) as exc:
+        raise CliError(f"cannot reach the database: {exc}") from exc
+
+
+def print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+
+
+# --- serve -----------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="Bind port")] = None,
+) -> None:
+    """The service: HTTP, channels, delivery and scheduler in one process."""
+    import uvicorn
+
+    from backend.composition import build_app
+    from backend.migrate import upgrade
+
+    cfg = settings()
+    upgrade(cfg.database_url)
+    uvicorn.run(
+        build_app(cfg),
+        host=host or cfg.host,
+        port=port or cfg.port,
+        log_level="info",
+        proxy_headers=True,
+    )
+
+
+# --- db --------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the Alembic migrations up to head."""
+    from backend.migrate import upgrade
+
+    try:
+        upgrade(settings().database_url)
+    except (OperationalError, OSError) as exc:
+        raise CliError(f"cannot migrate the database: {exc}") from exc
+    typer.echo("database is at the latest schema")
+
+
+# --- demo ------------------------------------------------------------------------------
+
+
+@demo_app.command("load")
+def demo_load(json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Demo company, estates DEMO-A and DEMO-B, units, owners, staff and tickets."""
+    from backend.demo import DEMO_PASSWORD, load_demo
+
+    async def work(db: Database) -> dict[str, int]:
+        async with db.session() as session:
+            return await load_demo(session)
+
+    counts = run_db(work)
+    if json_out:
+        print_json(counts)
+    else:
+        typer.echo(
+            f"demo ready: {counts['estates']} estates, {counts['owners']} new owners, "
+            f"{counts['tickets']} new tickets, {counts['staff']} staff "
+            f"(password {DEMO_PASSWORD!r})"
+        )
+
+
+# --- owners ----------------------------------------------------------------------------
+
+
+@owners_app.command("import")
+def owners_import(
+    file: Annotated[Path, typer.Argument(help="CSV or XLSX file (columns: README)")],
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Import household files, all or nothing."""
+    from backend.owners_import import ImportReport, import_owners
+
+    progress = _progress_bar() if sys.stderr.isatty() and not json_out else None
+
+    async def work(db: Database) -> ImportReport:
+        async with db.session() as session:
+            return await import_owners(session, file, progress=progress)
+
+    try:
+        report = run_db(work)
+    finally:
+        if progress is not None:
+            progress.close()
+    if json_out:
+        print_json(report.as_json())
+    if not report.ok:
+        if not json_out:
+            for error in report.errors:
+                typer.echo(str(error), err=True)
+        raise CliError(f"nothing imported: {len(report.errors)} problem(s) in {file.name}")
+    if not json_out:
+        typer.echo(
+            f"imported {report.rows} rows: {report.created} created, "
+            f"{report.updated} updated, {report.unchanged} unchanged"
+        )
+
+
+class _progress_bar:
+    """A rich progress bar on the terminal, fed by the importer's callback."""
+
+    def __init__(self) -> None:
+        from rich.progress import Progress
+
+        self._progress = Progress(transient=True)
+        self._task: Any = None
+        self._progress.start()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._task is None:
+            self._task = self._progress.add_task("importing", total=total)
+        self._progress.update(self._task, completed=done)
+
+    def close(self) -> None:
+        self._progress.stop()
+
+
+# --- tickets ---------------------------------------------------------------------------
+
+
+@tickets_app.command("list")
+def tickets_list(
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
+    estate: Annotated[str | None, typer.Option(help="Estate code")] = None,
+    kind: Annotated[str | None, typer.Option(help="repair, complaint or enquiry")] = None,
+    state: Annotated[str | None, typer.Option(help="Lifecycle state")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many")] = None,
+) -> None:
+    """Tickets, most urgent and newest first."""
+    from backend.models import utcnow
+    from backend.tickets import TicketFilter, TicketRow, list_tickets
+
+    async def work(db: Database) -> list[TicketRow]:
+        async with db.session() as session:
+            return await list_tickets(
+                session, TicketFilter(estate_code=estate, kind=kind, state=state, limit=limit)
+            )
+
+    rows = run_db(work)
+    now = utcnow()
+    if json_out:
+        for row in rows:
+            print_json(row.as_json(now))
+        return
+    if not rows:
+        typer.echo("no tickets")
+        return
+    for row in rows:
+        t = row.ticket
+        flags = ("!" if t.urgent else " ") + ("*" if t.key_owner else " ")
+        typer.echo(
+            f"{t.number:<16} {flags} {t.kind:<9} {t.state:<13} {row.estate_code:<8} "
+            f"{row.unit_number or '-':<10} {t.summary[:40]}"
+        )
+
+
+# --- staff -----------------------------------------------------------------------------
+
+
+@staff_app.command("add")
+def staff_add(
+    name: Annotated[str, typer.Argument(help="Login name")],
+    role: Annotated[str, typer.Option(help="agent, technician, supervisor, manager or admin")],
+    estate: Annotated[list[str] | None, typer.Option(help="Estate code (repeat for more)")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin")
+    ] = False,
+    display_name: Annotated[str, typer.Option(help="Name shown to owners")] = "",
+    phone: Annotated[str, typer.Option(help="Phone shown on repair cards")] = "",
+    language: Annotated[str, typer.Option(help="Console language: zh or en")] = "zh",
+) -> None:
+    """Create a staff account (or reset an existing one)."""
+    from backend.staff import add_staff
+
+    if not password_stdin:
+        raise CliError("give the password on stdin with --password-stdin")
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise CliError("no password on stdin")
+
+    async def work(db: Database) -> str:
+        async with db.session() as session:
+            staff = await add_staff(
+                session,
+                username=name,
+                role=role,
+                password=password,
+                estate_codes=estate or [],
+                display_name=display_name,
+                phone=phone,
+                language=language,
+            )
+            return f"staff {staff.username} ({staff.role}) saved"
+
+    typer.echo(run_db(work))
+
+
+# --- plug-ins from the other packages --------------------------------------------------
+
+
+def _mount_optional() -> None:
+    try:
+        from bot.intents.cli import app as intents_app
+    except ImportError:  # the intents package is being built
+        return
+    app.add_typer(intents_app, name="intents", help="Message understanding.")
+
+
+_mount_optional()
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        app(args=argv, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        typer.echo("aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        typer.echo(f"error: {exc.format_message()}", err=True)
+        return exc.exit_code
+    except (CliError, DomainError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        log.debug("unexpected error", exc_info=True)
+        typer.echo(f"error: {type(exc).__name__}: {exc}".splitlines()[0], err=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""The OwnerDesk schema. Import models from here."""
+
+from backend.models.base import Base, UTCDateTime, utcnow
+from backend.models.content import Campaign, KbEntry
+from backend.models.messaging import Message, OutboxItem
+from backend.models.org import (
+    Building,
+    Company,
+    CompanyHoliday,
+    Estate,
+    SlaPolicy,
+    Unit,
+    WarrantyItem,
+)
+from backend.models.people import ChannelIdentity, HouseholdMember, Owner, Staff, staff_estates
+from backend.models.tickets import Deadline, Rating, Ticket, TicketCounter, TicketEvent
+
+__all__ = [
+    "Base",
+    "Building",
+    "Campaign",
+    "ChannelIdentity",
+    "Company",
+    "CompanyHoliday",
+    "Deadline",
+    "Estate",
+    "HouseholdMember",
+    "KbEntry",
+    "Message",
+    "OutboxItem",
+    "Owner",
+    "Rating",
+    "SlaPolicy",
+    "Staff",
+    "Ticket",
+    "TicketCounter",
+    "TicketEvent",
+    "UTCDateTime",
+    "Unit",
+    "WarrantyItem",
+    "staff_estates",
+    "utcnow",
+]
