@@ -13,9 +13,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import click
 import typer
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from typer.exceptions import TyperException
 
 from backend.db import Database
 from backend.errors import DomainError
@@ -294,14 +294,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         app(args=argv, standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
         typer.echo("aborted", err=True)
         return 130
-    except click.ClickException as exc:
-        typer.echo(f"error: {exc.format_message()}", err=True)
-        return exc.exit_code
+    except TyperException as exc:  # usage errors: unknown command, bad option value
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        if message.strip():  # empty when the help was shown for a bare command
+            typer.echo(f"error: {message}", err=True)
+        return int(getattr(exc, "exit_code", 2))
     except (CliError, DomainError) as exc:
         typer.echo(f"error: {exc}", err=True)
         return 1

@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.errors import InvalidInput
@@ -341,17 +341,13 @@ async def _ensure_units(
             for u in await session.scalars(select(Unit).where(Unit.estate_id.in_(wanted_estates)))
         }
     handovers = [
-        {"uid": units[(estate_ids[r.estate], r.unit)].id, "hd": r.handover_date}
+        {"id": units[(estate_ids[r.estate], r.unit)].id, "handover_date": r.handover_date}
         for r in records
         if r.handover_date
         and units[(estate_ids[r.estate], r.unit)].handover_date != r.handover_date
     ]
     if handovers:
-        await session.execute(
-            update(Unit).where(Unit.id == bindparam("uid")).values(handover_date=bindparam("hd")),
-            handovers,
-            execution_options={"synchronize_session": False},
-        )
+        await session.execute(update(Unit), handovers)  # bulk UPDATE by primary key
     return units
 
 
@@ -416,26 +412,8 @@ async def apply_records(
     report.created = len(to_insert)
     if changed:
         await session.execute(
-            update(Owner)
-            .where(Owner.id == bindparam("oid"))
-            .values(
-                {
-                    k: bindparam(k)
-                    for k in (
-                        "name",
-                        "email",
-                        "birthday",
-                        "language",
-                        "stage",
-                        "key_owner",
-                        "moved_in_on",
-                        "care_opt_outs",
-                        "updated_at",
-                    )
-                }
-            ),
-            [{"oid": o.id, **r.owner_fields(), "updated_at": now} for r, o in changed],
-            execution_options={"synchronize_session": False},
+            update(Owner),
+            [{"id": o.id, **r.owner_fields(), "updated_at": now} for r, o in changed],
         )
         await session.execute(
             delete(HouseholdMember).where(HouseholdMember.owner_id.in_([o.id for _, o in changed]))
@@ -494,20 +472,14 @@ async def _upsert_warranty(session: AsyncSession, rows: list[dict[str, Any]]) ->
     }
     fresh = [r for k, r in latest.items() if k not in current]
     moved = [
-        {"wid": current[k].id, "exp": r["expires_on"]}
+        {"id": current[k].id, "expires_on": r["expires_on"]}
         for k, r in latest.items()
         if k in current and current[k].expires_on != r["expires_on"]
     ]
     for start in range(0, len(fresh), CHUNK):
         await session.execute(insert(WarrantyItem), fresh[start : start + CHUNK])
     if moved:
-        await session.execute(
-            update(WarrantyItem)
-            .where(WarrantyItem.id == bindparam("wid"))
-            .values(expires_on=bindparam("exp")),
-            moved,
-            execution_options={"synchronize_session": False},
-        )
+        await session.execute(update(WarrantyItem), moved)
 
 
 async def import_owners(
