@@ -58,3 +58,34 @@ async def test_unknown_route_and_wrong_method_use_the_json_error_shape(
     response = await client.post("/healthz")
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+async def test_domain_errors_become_clear_json(tmp_path: Path) -> None:
+    from backend.errors import IllegalTransition
+    from backend.web.app import create_app
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/x.db"
+    app = create_app(settings(tmp_path, url), Database(url))
+
+    @app.post("/boom")
+    async def boom() -> None:
+        raise IllegalTransition("a repair ticket cannot go from received to done")
+
+    @app.get("/crash")
+    async def crash() -> None:
+        raise RuntimeError("secret internals")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        response = await c.post("/boom")
+        assert response.status_code == 409
+        assert response.json() == {
+            "error": {
+                "code": "illegal_transition",
+                "message": "a repair ticket cannot go from received to done",
+            }
+        }
+        crashed = await c.get("/crash")
+    assert crashed.status_code == 500
+    assert "secret internals" not in crashed.text
+    assert crashed.json()["error"]["code"] == "internal"
