@@ -36,11 +36,13 @@ demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 owners_app = typer.Typer(help="Owners and households.", no_args_is_help=True)
 tickets_app = typer.Typer(help="Tickets.", no_args_is_help=True)
 staff_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+kb_app = typer.Typer(help="Knowledge base for enquiries.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(owners_app, name="owners")
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(staff_app, name="staff")
+app.add_typer(kb_app, name="kb")
 
 
 class CliError(Exception):
@@ -272,6 +274,82 @@ def staff_add(
             return f"staff {staff.username} ({staff.role}) saved"
 
     typer.echo(run_db(work))
+
+
+# --- knowledge base --------------------------------------------------------------------
+
+
+@kb_app.command("import")
+def kb_import(
+    file: Annotated[Path, typer.Argument(help="YAML or CSV (format: README)")],
+    company: Annotated[str | None, typer.Option(help="Company code")] = None,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Add or update FAQ entries by key, all or nothing."""
+    from backend.kb import KbImportReport, import_kb
+
+    async def work(db: Database) -> KbImportReport:
+        async with db.session() as session:
+            return await import_kb(session, file, company)
+
+    report = run_db(work)
+    if json_out:
+        print_json(report.as_json())
+    if report.errors:
+        if not json_out:
+            for error in report.errors:
+                typer.echo(error, err=True)
+        raise CliError(f"nothing imported: {len(report.errors)} problem(s) in {file.name}")
+    if not json_out:
+        typer.echo(
+            f"knowledge base: {report.created} created, {report.updated} updated, "
+            f"{report.unchanged} unchanged"
+        )
+
+
+@kb_app.command("ask")
+def kb_ask(
+    question: Annotated[str, typer.Argument(help="An owner's question")],
+    estate: Annotated[str | None, typer.Option(help="Estate code of the asking owner")] = None,
+    lang: Annotated[str, typer.Option(help="zh or en")] = "zh",
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Try the knowledge base: the best entries and the answer an owner would get."""
+    from sqlalchemy import select
+
+    from backend.kb import KnowledgeBase
+    from backend.models import Company, Estate
+
+    async def work(db: Database) -> dict[str, Any]:
+        async with db.session() as session:
+            if estate:
+                row = await session.scalar(select(Estate).where(Estate.code == estate))
+                if row is None:
+                    raise CliError(f"unknown estate {estate!r}")
+                company_id, estate_id = row.company_id, row.id
+            else:
+                first = await session.scalar(select(Company.id).order_by(Company.id).limit(1))
+                if first is None:
+                    raise CliError("no company yet: run `ownerdesk demo load` or import one")
+                company_id, estate_id = first, None
+            kb = KnowledgeBase()
+            hits = await kb.search(session, company_id, question, estate_id=estate_id)
+            answer = await kb.answer(
+                session, company_id, question, estate_id=estate_id, language=lang
+            )
+            return {
+                "hits": [{"key": h.key, "score": h.score, "matched": h.matched} for h in hits],
+                "answer": answer.text if answer else None,
+                "threshold": kb.threshold,
+            }
+
+    result = run_db(work)
+    if json_out:
+        print_json(result)
+        return
+    for hit in result["hits"]:
+        typer.echo(f"{hit['score']:.3f}  {hit['key']:<24} {hit['matched']}")
+    typer.echo(result["answer"] or f"(no answer above {result['threshold']}: handed to staff)")
 
 
 # --- plug-ins from the other packages --------------------------------------------------

@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import tickets
 from backend.actors import Actor
+from backend.kb import DEMO_FILE as DEMO_KB_FILE
+from backend.kb import import_kb
 from backend.models import (
     Building,
     ChannelIdentity,
@@ -460,6 +462,8 @@ async def load_demo(session: AsyncSession, *, now: datetime | None = None) -> di
         counts["owners"] += await _units_and_owners(session, estate, spec, rng, today)
     for estate in estates:
         counts["tickets"] += await _demo_tickets(session, estate, staff, now)
+    kb_report = await import_kb(session, DEMO_KB_FILE, COMPANY["code"])
+    counts["kb_entries"] = kb_report.created
     counts["estates"] = len(estates)
     counts["staff"] = len(staff)
     return counts
