@@ -352,6 +352,24 @@ def kb_ask(
     typer.echo(result["answer"] or f"(no answer above {result['threshold']}: handed to staff)")
 
 
+# --- chat ------------------------------------------------------------------------------
+
+
+@app.command()
+def chat(lang: Annotated[str, typer.Option(help="zh or en")] = "zh") -> None:
+    """Talk to the bot in the terminal as a demo owner (run `ownerdesk demo load` first)."""
+    from bot.channels.terminal import chat as run_chat
+
+    if lang not in ("zh", "en"):
+        raise CliError("--lang is zh or en")
+    try:
+        asyncio.run(run_chat(settings(), lang))
+    except (OperationalError, ProgrammingError) as exc:
+        raise CliError(
+            "the database is not ready: run `ownerdesk db upgrade` and `ownerdesk demo load`"
+        ) from exc
+
+
 # --- plug-ins from the other packages --------------------------------------------------
 
 

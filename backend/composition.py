@@ -6,23 +6,121 @@ Everything else in ``backend`` stays free of ``bot`` and ``scheduler`` imports
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
 
 from fastapi import FastAPI
 
 from backend.db import Database
+from backend.kb import KnowledgeBase
 from backend.settings import Settings
+from backend.verification import CodeSender, LogCodeSender
 from backend.web.app import Extension, create_app
 
 log = logging.getLogger(__name__)
 
-
-def build_extensions(settings: Settings, db: Database) -> list[Extension]:
-    """Channels, delivery and scheduler as the settings switch them on."""
-    extensions: list[Extension] = []
-    return extensions
+RECOVERY_INTERVAL = 30.0  # seconds between sweeps for stored-but-unanswered messages
 
 
-def build_app(settings: Settings, db: Database | None = None) -> FastAPI:
+@dataclass
+class Runtime:
+    """The long-lived parts of one process, built once and shared by every channel."""
+
+    settings: Settings
+    db: Database
+    desk: Any  # bot.frontdesk.FrontDesk
+    worker: Any  # bot.channels.delivery.DeliveryWorker
+    senders: dict[str, Any] = field(default_factory=dict)
+
+
+def build_runtime(settings: Settings, db: Database, codes: CodeSender | None = None) -> Runtime:
+    from bot.channels.delivery import DeliveryWorker
+    from bot.channels.webchat import WebChatSender
+    from bot.dialogs.context import Services
+    from bot.frontdesk import FrontDesk
+    from bot.intents import understand
+
+    services = Services(settings, KnowledgeBase(), codes or LogCodeSender(), understand)
+    desk = FrontDesk(db, services)
+    senders: dict[str, Any] = {"webchat": WebChatSender()}
+    if settings.telegram_enabled:
+        from bot.channels.telegram import TelegramSender
+
+        senders["telegram"] = TelegramSender(settings)
+    if settings.wechat_enabled:
+        from bot.channels.wechat import WeChatSender
+
+        senders["wechat"] = WeChatSender(settings, db)
+    worker = DeliveryWorker(db, senders)
+    return Runtime(settings, db, desk, worker, senders)
+
+
+def _background(runtime: Runtime) -> Extension:
+    """Delivery worker and the recovery sweep, started and stopped with the app."""
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+
+    async def recovery_loop() -> None:
+        while not stop.is_set():
+            try:
+                await runtime.desk.recover()
+            except Exception:
+                log.exception("recovery sweep failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=RECOVERY_INTERVAL)
+
+    async def start() -> None:
+        stop.clear()
+        await asyncio.to_thread(_warm_up)
+        await runtime.desk.recover(older_than=timedelta(0))
+        if runtime.settings.run_delivery:
+            tasks.append(asyncio.create_task(runtime.worker.run(stop), name="delivery"))
+        tasks.append(asyncio.create_task(recovery_loop(), name="recovery"))
+
+    async def stop_all() -> None:
+        stop.set()
+        for task in tasks:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, timeout=10)
+        tasks.clear()
+
+    def health() -> dict[str, Any]:
+        return {
+            "sent": runtime.worker.sent,
+            "failed": runtime.worker.failed,
+            "channels": sorted(runtime.senders),
+        }
+
+    return Extension("delivery", on_start=start, on_stop=stop_all, health=health)
+
+
+def _warm_up() -> None:
+    """Load the intent model before the first owner waits for it."""
+    from bot.intents import understand
+
+    understand("你好")
+
+
+def build_extensions(runtime: Runtime) -> list[Extension]:
+    from bot.channels.webchat import webchat_router
+
+    return [
+        Extension(
+            "webchat", routers=[webchat_router(runtime.db, runtime.desk, runtime.worker.wake)]
+        ),
+        _background(runtime),
+    ]
+
+
+def build_app(
+    settings: Settings, db: Database | None = None, codes: CodeSender | None = None
+) -> FastAPI:
     db = db or Database(settings.database_url)
-    return create_app(settings, db, build_extensions(settings, db))
+    runtime = build_runtime(settings, db, codes)
+    app = create_app(settings, db, build_extensions(runtime))
+    app.state.runtime = runtime
+    return app

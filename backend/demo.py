@@ -6,6 +6,7 @@ the demo tickets are only created for an estate that has none yet.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -31,6 +32,7 @@ from backend.models import (
     WarrantyItem,
     utcnow,
 )
+from backend.passwords import hash_password
 from backend.staff import add_staff
 from backend.vocabulary import Channel, Relation, Stage
 
@@ -254,112 +256,133 @@ async def _estate(session: AsyncSession, company: Company, spec: dict[str, Any])
     return estate
 
 
-async def _units_and_owners(
-    session: AsyncSession, estate: Estate, spec: dict[str, Any], rng: random.Random, today: date
-) -> int:
-    created = 0
+@dataclass(frozen=True)
+class DemoHousehold:
+    building: str
+    number: str
+    handover: date
+    name: str
+    phone: str
+    birthday: date
+    language: str
+    key_owner: bool
+    members: tuple[tuple[str, str, date | None], ...]
+
+
+def households(estate_code: str, spec: dict[str, Any], rng: random.Random) -> list[DemoHousehold]:
+    """The estate's households, the same on every run (a seeded generator)."""
     english = spec["language"] == "en"
-    existing_units = {
-        u.number: u for u in await session.scalars(select(Unit).where(Unit.estate_id == estate.id))
-    }
+    result = []
     for code in spec["buildings"]:
-        building = await session.scalar(
-            select(Building).where(Building.estate_id == estate.id, Building.code == code)
-        )
-        if building is None:
-            building = Building(
-                estate_id=estate.id, code=code, name=f"{code}栋" if not english else f"Block {code}"
-            )
-            session.add(building)
-            await session.flush()
         for entrance in range(1, spec["entrances"] + 1):
             for floor in range(1, spec["floors"] + 1):
                 for room in range(1, spec["per_floor"] + 1):
                     number = f"{code}-{entrance}-{floor}{room:02d}"
-                    # Draw every random value even for existing rows: reruns stay identical.
                     handover = date(2018, 3, 1) + timedelta(days=rng.randrange(0, 3200))
                     birthday = date(1950, 1, 1) + timedelta(days=rng.randrange(0, 18000))
-                    surname, given = rng.choice(ZH_SURNAMES), rng.choice(ZH_GIVEN)
-                    first, last = rng.choice(EN_FIRST), rng.choice(EN_LAST)
-                    phone_tail = rng.randrange(10_000_000, 99_999_999)
-                    has_child, has_elder, has_serviceman = (
-                        rng.random() < p for p in (0.4, 0.3, 0.05)
+                    zh_name = rng.choice(ZH_SURNAMES) + rng.choice(ZH_GIVEN)
+                    en_name = f"{rng.choice(EN_FIRST)} {rng.choice(EN_LAST)}"
+                    tail = rng.randrange(10_000_000, 99_999_999)
+                    child, elder, serviceman, key_owner = (
+                        rng.random() < p for p in (0.4, 0.3, 0.05, 0.05)
                     )
-                    key_owner = rng.random() < 0.05
-                    if number in existing_units:
-                        continue
-                    unit = Unit(
-                        estate_id=estate.id,
-                        building_id=building.id,
-                        number=number,
-                        handover_date=handover,
-                    )
-                    session.add(unit)
-                    await session.flush()
-                    for item, years in WARRANTY_YEARS.items():
-                        session.add(
-                            WarrantyItem(
-                                unit_id=unit.id, item=item, expires_on=_add_years(handover, years)
+                    members: list[tuple[str, str, date | None]] = []
+                    if child:
+                        kid = date(2012, 6, 1) + timedelta(days=rng.randrange(0, 4000))
+                        members.append(("Child" if english else "孩子", Relation.CHILD.value, kid))
+                    if elder:
+                        members.append(
+                            (
+                                "Parent" if english else "老人",
+                                Relation.ELDER.value,
+                                date(1945, 9, 9),
                             )
                         )
-                    bound = BOUND_OWNERS.get((estate.code, number))
-                    name = (
-                        (f"{first} {last}" if english else surname + given)
-                        if not bound
-                        else bound["name"]
-                    )
-                    phone = (
-                        bound["phone"]
-                        if bound
-                        else (
-                            f"+659{phone_tail % 10_000_000:07d}"
-                            if english
-                            else f"139{phone_tail:08d}"
+                    if serviceman:
+                        members.append(
+                            ("Serviceman" if english else "军人", Relation.SERVICEMAN.value, None)
+                        )
+                    bound = BOUND_OWNERS.get((estate_code, number), {})
+                    phone = f"+659{tail % 10_000_000:07d}" if english else f"139{tail:08d}"
+                    result.append(
+                        DemoHousehold(
+                            building=code,
+                            number=number,
+                            handover=handover,
+                            name=bound.get("name") or (en_name if english else zh_name),
+                            phone=bound.get("phone") or phone,
+                            birthday=birthday,
+                            language=bound.get("language") or spec["language"],
+                            key_owner=key_owner,
+                            members=tuple(members),
                         )
                     )
-                    owner = Owner(
-                        company_id=estate.company_id,
-                        estate_id=estate.id,
-                        unit_id=unit.id,
-                        name=name,
-                        phone=phone,
-                        birthday=birthday,
-                        language=bound["language"] if bound else spec["language"],
-                        stage=_stage(handover, today).value,
-                        key_owner=key_owner,
-                        moved_in_on=handover + timedelta(days=30) if handover < today else None,
-                    )
-                    if has_child:
-                        child_birthday = date(2012, 6, 1) + timedelta(days=rng.randrange(0, 4000))
-                        owner.members.append(
-                            HouseholdMember(
-                                name="孩子" if not english else "Child",
-                                relation=Relation.CHILD,
-                                birthday=child_birthday,
-                            )
-                        )
-                    if has_elder:
-                        owner.members.append(
-                            HouseholdMember(
-                                name="老人" if not english else "Parent",
-                                relation=Relation.ELDER,
-                                birthday=date(1945, 9, 9),
-                            )
-                        )
-                    if has_serviceman:
-                        owner.members.append(
-                            HouseholdMember(
-                                name="军人" if not english else "Serviceman",
-                                relation=Relation.SERVICEMAN,
-                            )
-                        )
-                    session.add(owner)
-                    await session.flush()
-                    created += 1
-                    if bound:
-                        for channel, external_id in bound["identities"]:
-                            await _bind(session, owner, channel, external_id)
-    return created
+    return result
+
+
+async def _units_and_owners(
+    session: AsyncSession, estate: Estate, spec: dict[str, Any], rng: random.Random, today: date
+) -> int:
+    """Buildings, units, warranty items and households that are not there yet."""
+    wanted = households(estate.code, spec, rng)
+    existing = set(await session.scalars(select(Unit.number).where(Unit.estate_id == estate.id)))
+    buildings = {
+        b.code: b
+        for b in await session.scalars(select(Building).where(Building.estate_id == estate.id))
+    }
+    english = spec["language"] == "en"
+    for code in spec["buildings"]:
+        if code not in buildings:
+            buildings[code] = Building(
+                estate_id=estate.id, code=code, name=f"Block {code}" if english else f"{code}栋"
+            )
+            session.add(buildings[code])
+    await session.flush()
+    fresh = [h for h in wanted if h.number not in existing]
+    units = [
+        Unit(
+            estate_id=estate.id,
+            building_id=buildings[h.building].id,
+            number=h.number,
+            handover_date=h.handover,
+        )
+        for h in fresh
+    ]
+    session.add_all(units)
+    await session.flush()  # unit ids for the rows below
+    owners = []
+    for household, unit in zip(fresh, units, strict=True):
+        session.add_all(
+            WarrantyItem(
+                unit_id=unit.id, item=item, expires_on=_add_years(household.handover, years)
+            )
+            for item, years in WARRANTY_YEARS.items()
+        )
+        owner = Owner(
+            company_id=estate.company_id,
+            estate_id=estate.id,
+            unit_id=unit.id,
+            name=household.name,
+            phone=household.phone,
+            birthday=household.birthday,
+            language=household.language,
+            stage=_stage(household.handover, today).value,
+            key_owner=household.key_owner,
+            moved_in_on=household.handover + timedelta(days=30)
+            if household.handover < today
+            else None,
+            members=[
+                HouseholdMember(name=n, relation=r, birthday=b) for n, r, b in household.members
+            ],
+        )
+        owners.append((household, owner))
+    session.add_all(o for _, o in owners)
+    await session.flush()
+    for household, owner in owners:
+        bound = BOUND_OWNERS.get((estate.code, household.number))
+        for channel, external_id in (bound or {}).get("identities", []):
+            await _bind(session, owner, channel, external_id)
+    return len(fresh)
 
 
 async def _bind(session: AsyncSession, owner: Owner, channel: str, external_id: str) -> None:
@@ -379,9 +402,11 @@ async def _bind(session: AsyncSession, owner: Owner, channel: str, external_id: 
 
 async def _staff(session: AsyncSession, company: Company) -> dict[str, Staff]:
     result = {}
+    shared_hash: str | None = None
     for spec in STAFF:
         staff = await session.scalar(select(Staff).where(Staff.username == spec.username))
         if staff is None:
+            shared_hash = shared_hash or await asyncio.to_thread(hash_password, DEMO_PASSWORD)
             staff = await add_staff(
                 session,
                 username=spec.username,
@@ -392,6 +417,7 @@ async def _staff(session: AsyncSession, company: Company) -> dict[str, Staff]:
                 phone=spec.phone,
                 language=spec.language,
                 company_id=company.id,
+                password_hash=shared_hash,
             )
         result[spec.username] = staff
     return result

@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,9 +189,11 @@ class KbAnswer:
 class KnowledgeBase:
     """Answers enquiries from a company's entries; the index is rebuilt when they change."""
 
-    def __init__(self, threshold: float = ANSWER_THRESHOLD) -> None:
+    def __init__(self, threshold: float = ANSWER_THRESHOLD, recheck_seconds: float = 2.0) -> None:
         self.threshold = threshold
+        self.recheck_seconds = recheck_seconds  # how stale an index may be after a console edit
         self._indexes: dict[int, tuple[tuple[Any, ...], KbIndex]] = {}
+        self._checked: dict[int, float] = {}
         self._lock = asyncio.Lock()
 
     async def _version(
@@ -209,7 +212,11 @@ class KnowledgeBase:
         return (count, latest, json.dumps(synonyms, ensure_ascii=False)), synonyms
 
     async def index(self, session: AsyncSession, company_id: int) -> KbIndex:
+        cached = self._indexes.get(company_id)
+        if cached and time.monotonic() - self._checked.get(company_id, 0.0) < self.recheck_seconds:
+            return cached[1]
         version, synonyms = await self._version(session, company_id)
+        self._checked[company_id] = time.monotonic()
         cached = self._indexes.get(company_id)
         if cached and cached[0] == version:
             return cached[1]

@@ -18,7 +18,7 @@ import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +141,12 @@ class Tokenizer:
         return out
 
 
+@lru_cache(maxsize=16)
+def tokenizer_for(synonyms: Synonyms) -> Tokenizer:
+    """One tokenizer per synonym list: loading jieba's dictionary takes most of a second."""
+    return Tokenizer(synonyms)
+
+
 @dataclass(frozen=True)
 class KbDocument:
     entry_id: int
@@ -163,7 +169,7 @@ class KbIndex:
     """BM25 over every question variant; built once per version of a company's entries."""
 
     def __init__(self, documents: Sequence[KbDocument], synonyms: Synonyms = Synonyms()) -> None:
-        self.tokenizer = Tokenizer(synonyms)
+        self.tokenizer = tokenizer_for(synonyms)
         self.documents = list(documents)
         self._rows: list[tuple[int, str]] = []  # (document index, variant)
         corpus: list[list[str]] = []

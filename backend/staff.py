@@ -32,8 +32,12 @@ async def add_staff(
     phone: str = "",
     language: str = "zh",
     company_id: int | None = None,
+    password_hash: str | None = None,
 ) -> Staff:
-    """Create or update (same username) a staff account."""
+    """Create or update (same username) a staff account.
+
+    ``password_hash`` lets a caller that creates many accounts with one password hash it once.
+    """
     if not USERNAME.match(username):
         raise InvalidInput(
             "a username is 2–64 letters, digits or . _ @ - (no spaces)", code="bad_username"
@@ -63,7 +67,8 @@ async def add_staff(
             company_id = first
     if any(e.company_id != company_id for e in estates):
         raise InvalidInput("all estates of a staff member must belong to one company")
-    password_hash = await asyncio.to_thread(hash_password, password)  # ~50 ms of CPU
+    if password_hash is None:
+        password_hash = await asyncio.to_thread(hash_password, password)  # ~50 ms of CPU
     staff = await session.scalar(
         select(Staff).where(Staff.username == username).options(selectinload(Staff.estates))
     )

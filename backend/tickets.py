@@ -465,6 +465,26 @@ async def assign(
     return ticket
 
 
+async def add_note(
+    session: AsyncSession, ticket: Ticket, actor: Actor, note: str, *, now: datetime | None = None
+) -> TicketEvent:
+    """An internal note on the ticket's log (never shown to the owner)."""
+    if not note.strip():
+        raise InvalidInput("a note needs some text")
+    now = now or utcnow()
+    ticket.updated_at = now
+    return _log(
+        session,
+        ticket,
+        actor,
+        "note",
+        now,
+        from_state=ticket.state,
+        to_state=ticket.state,
+        note=note.strip()[:4000],
+    )
+
+
 async def deadlines_of(
     session: AsyncSession, ticket_ids: Sequence[int]
 ) -> dict[int, list[Deadline]]:

@@ -12,11 +12,13 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.composition import Runtime, build_runtime
 from backend.db import Database, create_engine, is_sqlite
 from backend.migrate import upgrade
 from backend.models import Base
-from backend.settings import get_settings
+from backend.settings import Settings, get_settings
 from tests.factories import World, build_world
+from tests.fakes.codes import RecordingCodeSender
 
 TEST_DB_ENV = "OWNERDESK_TEST_DATABASE_URL"
 
@@ -97,3 +99,31 @@ async def world(session: AsyncSession) -> World:
     w = await build_world(session)
     await session.commit()
     return w
+
+
+@pytest.fixture
+async def demo(db: Database) -> Database:
+    """The test database with ``ownerdesk demo load`` applied."""
+    from backend.demo import load_demo
+
+    async with db.session() as s:
+        await load_demo(s)
+    return db
+
+
+@pytest.fixture
+def codes() -> RecordingCodeSender:
+    return RecordingCodeSender()
+
+
+@pytest.fixture
+def test_settings(db_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=db_url, var_dir=tmp_path / "var", secret_key="test-secret-" + "x" * 20
+    )
+
+
+@pytest.fixture
+def runtime(demo: Database, test_settings: Settings, codes: RecordingCodeSender) -> Runtime:
+    """Front desk, delivery worker and senders over the demo data (no background tasks)."""
+    return build_runtime(test_settings, demo, codes)

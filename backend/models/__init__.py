@@ -2,7 +2,7 @@
 
 from backend.models.base import Base, UTCDateTime, utcnow
 from backend.models.content import Campaign, KbEntry
-from backend.models.messaging import Message, OutboxItem
+from backend.models.messaging import Conversation, Message, OutboxItem, PlatformState
 from backend.models.org import (
     Building,
     Company,
@@ -12,7 +12,14 @@ from backend.models.org import (
     Unit,
     WarrantyItem,
 )
-from backend.models.people import ChannelIdentity, HouseholdMember, Owner, Staff, staff_estates
+from backend.models.people import (
+    ChannelIdentity,
+    HouseholdMember,
+    Owner,
+    Staff,
+    VerificationCode,
+    staff_estates,
+)
 from backend.models.tickets import Deadline, Rating, Ticket, TicketCounter, TicketEvent
 
 __all__ = [
@@ -22,6 +29,7 @@ __all__ = [
     "ChannelIdentity",
     "Company",
     "CompanyHoliday",
+    "Conversation",
     "Deadline",
     "Estate",
     "HouseholdMember",
@@ -29,6 +37,7 @@ __all__ = [
     "Message",
     "OutboxItem",
     "Owner",
+    "PlatformState",
     "Rating",
     "SlaPolicy",
     "Staff",
@@ -37,6 +46,7 @@ __all__ = [
     "TicketEvent",
     "UTCDateTime",
     "Unit",
+    "VerificationCode",
     "WarrantyItem",
     "staff_estates",
     "utcnow",

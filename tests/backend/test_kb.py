@@ -92,7 +92,7 @@ async def test_the_index_follows_edits(session: AsyncSession, world: World, tmp_
     path = tmp_path / "kb.yaml"
     path.write_text(YAML, encoding="utf-8")
     await import_kb(session, path)
-    kb = KnowledgeBase()
+    kb = KnowledgeBase(recheck_seconds=0)
     assert (
         await kb.answer(session, world.company.id, "游泳池开放时间", estate_id=None, language="zh")
         is None

@@ -1,0 +1,155 @@
+"""Claiming and settling outbox rows for the delivery workers.
+
+Rows are claimed with a lease (``state = sending``, ``claimed_until``), so a worker that
+dies mid-send leaves rows that another worker reclaims when the lease runs out. On
+PostgreSQL several workers claim side by side with ``FOR UPDATE SKIP LOCKED``. A row is
+only claimable when no earlier row of the same chat is still unsent: messages reach
+each chat in the order they were written, retries and all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from backend.messaging import OutboundMessage
+from backend.models import ChannelIdentity, OutboxItem
+from backend.vocabulary import OutboxState
+
+LEASE = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One claimed outbox row, with what a sender needs to send it."""
+
+    outbox_id: int
+    key: str
+    channel: str
+    chat_id: str
+    message: OutboundMessage
+    attempts: int
+    last_inbound_at: datetime | None  # for WeChat's 48-hour customer-service window
+    payload: dict[str, Any]
+
+
+def _claimable_ids(now: datetime, channels: list[str], limit: int, postgres: bool) -> Any:
+    row, earlier = aliased(OutboxItem), aliased(OutboxItem)
+    due = or_(
+        and_(row.state == OutboxState.PENDING, row.next_attempt_at <= now),
+        and_(row.state == OutboxState.SENDING, row.claimed_until < now),
+    )
+    blocked = exists().where(
+        earlier.channel == row.channel,
+        earlier.chat_id == row.chat_id,
+        earlier.id < row.id,
+        earlier.state.in_([OutboxState.PENDING, OutboxState.SENDING]),
+    )
+    query = (
+        select(row.id)
+        .where(row.channel.in_(channels), due, ~blocked)
+        .order_by(row.priority.desc(), row.id)
+        .limit(limit)
+    )
+    if postgres:
+        query = query.with_for_update(skip_locked=True, of=row)
+    return query.scalar_subquery()
+
+
+async def claim(
+    session: AsyncSession, now: datetime, *, channels: list[str], limit: int = 50
+) -> list[Delivery]:
+    """Claim up to ``limit`` due rows of ``channels``; commit promptly after.
+
+    One UPDATE … WHERE id IN (SELECT …) RETURNING: atomic on SQLite (the statement holds
+    the write lock) and on PostgreSQL (SKIP LOCKED lets other workers take other rows).
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    claimed = await session.scalars(
+        update(OutboxItem)
+        .where(OutboxItem.id.in_(_claimable_ids(now, channels, limit, postgres)))
+        .values(
+            state=OutboxState.SENDING, claimed_until=now + LEASE, attempts=OutboxItem.attempts + 1
+        )
+        .returning(OutboxItem.id)
+        .execution_options(synchronize_session=False)
+    )
+    ids = list(claimed.all())
+    if not ids:
+        return []
+    rows = (
+        await session.execute(
+            select(OutboxItem, ChannelIdentity.last_inbound_at)
+            .outerjoin(ChannelIdentity, ChannelIdentity.id == OutboxItem.identity_id)
+            .where(OutboxItem.id.in_(ids))
+            .order_by(OutboxItem.id)
+            .execution_options(populate_existing=True)
+        )
+    ).all()
+    return [
+        Delivery(
+            outbox_id=row.id,
+            key=row.idempotency_key,
+            channel=row.channel,
+            chat_id=row.chat_id,
+            message=OutboundMessage.from_payload(row.payload),
+            attempts=row.attempts,
+            last_inbound_at=last_inbound,
+            payload=row.payload,
+        )
+        for row, last_inbound in rows
+    ]
+
+
+async def mark_sent(session: AsyncSession, outbox_id: int, now: datetime) -> None:
+    await session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id == outbox_id)
+        .values(state=OutboxState.SENT, sent_at=now, claimed_until=None, last_error="")
+    )
+
+
+async def mark_retry(session: AsyncSession, outbox_id: int, at: datetime, error: str) -> None:
+    await session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id == outbox_id)
+        .values(
+            state=OutboxState.PENDING,
+            next_attempt_at=at,
+            claimed_until=None,
+            last_error=error[:2000],
+        )
+    )
+
+
+async def release(session: AsyncSession, outbox_ids: list[int]) -> None:
+    """Give back rows claimed but not tried (an earlier row of their chat must go first)."""
+    if outbox_ids:
+        await session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.id.in_(outbox_ids), OutboxItem.state == OutboxState.SENDING)
+            .values(state=OutboxState.PENDING, claimed_until=None, attempts=OutboxItem.attempts - 1)
+        )
+
+
+async def mark_failed(session: AsyncSession, outbox_id: int, error: str) -> None:
+    await session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id == outbox_id)
+        .values(state=OutboxState.FAILED, claimed_until=None, last_error=error[:2000])
+    )
+
+
+async def take_for_passive_reply(session: AsyncSession, outbox_id: int, now: datetime) -> bool:
+    """WeChat can carry one reply in the HTTP answer: mark that row sent, if still pending."""
+    result = await session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id == outbox_id, OutboxItem.state == OutboxState.PENDING)
+        .values(state=OutboxState.SENT, sent_at=now, last_error="passive reply")
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,101 @@
+"""An enquiry: answered from the knowledge base with "did this help?"; no good answer,
+or "no", opens an enquiry ticket and hands the conversation to staff."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from backend import tickets
+from backend.actors import BOT, Actor
+from backend.models import Company
+from bot.dialogs.context import Turn
+
+ASKING = re.compile(
+    r"^(我要|我想|想)?(咨询|问个问题|问一下|请问一下|咨询一下|i have a question|question|enquiry|"
+    r"inquiry|i want to ask something|can i ask something)[?？!！。.]*$",
+    re.I,
+)
+
+
+async def _company_id(turn: Turn) -> int | None:
+    if turn.estate is not None:
+        return turn.estate.company_id
+    return await turn.session.scalar(select(Company.id).order_by(Company.id).limit(1))
+
+
+async def start(turn: Turn) -> None:
+    question = turn.text
+    if not question or ASKING.match(question):
+        turn.start("enquiry", "question")
+        turn.say("enquiry.ask_question")
+        return
+    company_id = await _company_id(turn)
+    answer = None
+    if company_id is not None and question:
+        answer = await turn.services.kb.answer(
+            turn.session,
+            company_id,
+            question,
+            estate_id=turn.estate.id if turn.estate else None,
+            language=turn.lang,
+        )
+    if answer is None:
+        await to_staff(turn, question)
+        return
+    turn.start("enquiry", "feedback", question=question, key=answer.key)
+    turn.say_text(
+        answer.text,
+        turn.button("button.helpful", f"kb:yes:{answer.key}"),
+        turn.button("button.not_helpful", f"kb:no:{answer.key}"),
+    )
+
+
+async def prompt(turn: Turn) -> None:
+    turn.finish()
+    turn.say("enquiry.ask_again")
+
+
+async def handle(turn: Turn) -> bool:
+    """The question asked for; anything typed after an answer is read afresh."""
+    step = turn.step
+    turn.finish()
+    if step == "question" and turn.text and not turn.understanding.urgent:
+        await start(turn)
+        return True
+    return False
+
+
+async def feedback(turn: Turn, value: str) -> None:
+    question = str(turn.data.get("question", "")) if turn.flow == "enquiry" else ""
+    turn.finish()
+    if value.startswith("kb:yes"):
+        turn.say("enquiry.glad")
+        return
+    await to_staff(turn, question)
+
+
+async def to_staff(turn: Turn, question: str) -> None:
+    """No answer the owner is happy with: a colleague takes over."""
+    turn.conversation.handoff_requested_at = turn.conversation.handoff_requested_at or turn.now
+    if turn.owner is None or turn.estate is None:
+        turn.say("enquiry.to_staff_guest", turn.button("button.back_to_bot", "cmd:cancel"))
+        return
+    ticket = await tickets.open_ticket(
+        turn.session,
+        kind="enquiry",
+        estate_id=turn.estate.id,
+        owner_id=turn.owner.id,
+        identity_id=turn.identity.id,
+        actor=Actor.of_owner(turn.owner) if turn.owner else BOT,
+        channel=turn.identity.channel,
+        summary=(question or turn.tr("enquiry.no_text"))[:80],
+        description=question,
+        language=turn.lang,
+        now=turn.now,
+    )
+    turn.ticket_id = ticket.id
+    turn.say(
+        "enquiry.to_staff", turn.button("button.back_to_bot", "cmd:cancel"), number=ticket.number
+    )

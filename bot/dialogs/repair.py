@@ -1,0 +1,232 @@
+"""Reporting a repair: fill in only what the first message left out (what, where, when),
+confirm with a summary, open the ticket and reply with the repair card (维修卡片)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from backend import tickets
+from backend.actors import Actor
+from backend.errors import DomainError
+from backend.fields import normalize_phone
+from backend.notices import repair_card
+from bot.dialogs import binding
+from bot.dialogs.context import Turn
+
+LOCATIONS = ("bathroom", "kitchen", "balcony", "living_room", "bedroom", "public_area", "other")
+TIMES = ("asap", "today_pm", "tomorrow_am", "tomorrow_pm")
+FIELDS = ("what", "where", "when", "phone")
+SWITCH_CONFIDENCE = 0.8  # a different request this sure, mid-repair, parks the repair
+_YES = re.compile(
+    r"^(确认|确定|提交|是|是的|好|好的|对|没问题|ok|okay|yes|y|confirm|submit|sure)[!！。.]*$", re.I
+)
+ASKING = re.compile(
+    r"^(你好|您好|hi|hello)?[,，\s]*(我要|我想|我想要|需要|帮我|请)?\s*(报修|报个修|维修|修理|保修|"
+    r"((i|we) (want|would like|need|'d like) to |can i |how (do|can) i |i want |please )?"
+    r"(report|log|make|file|lodge|submit|book|request) (a |an )?(repair|maintenance)"
+    r"( request| job)?|"
+    r"repair( request)?|need a repair|i need a repair|maintenance request)[!！。.]*$",
+    re.I,
+)
+
+
+def _draft(turn: Turn, text: str) -> dict[str, Any]:
+    meaning = turn.understanding
+    entities = meaning.entities
+    return {
+        "description": "" if ASKING.match(text) else text,
+        "location": entities.get("location", ""),
+        "item": entities.get("item", ""),
+        "time": entities.get("time", ""),
+        "phone": entities.get("phone", ""),
+        "category": meaning.category or "other",
+        "photos": [],
+    }
+
+
+def _missing(draft: dict[str, Any]) -> str:
+    if not draft["description"]:
+        return "what"
+    if not draft["location"]:
+        return "where"
+    if not draft["time"]:
+        return "when"
+    return "confirm"
+
+
+async def start(turn: Turn, photos: list[str] | None = None) -> None:
+    if not turn.verified:
+        await binding.require(turn, {"kind": "repair", "text": turn.text})
+        return
+    draft = (
+        _draft(turn, turn.text)
+        if turn.text
+        else {
+            "description": "",
+            "location": "",
+            "item": "",
+            "time": "",
+            "phone": "",
+            "category": "other",
+            "photos": [],
+        }
+    )
+    draft["photos"] = photos or []
+    turn.start("repair", _missing(draft), draft=draft)
+    await prompt(turn)
+
+
+async def start_from_photo(turn: Turn) -> None:
+    refs = [m.ref for m in turn.inbound.media if m.kind == "photo"]
+    turn.say("repair.photo_received")
+    await start(turn, photos=refs)
+
+
+def _location_name(turn: Turn, location: str) -> str:
+    return turn.tr(f"location.{location}") if location in LOCATIONS else location
+
+
+def _time_name(turn: Turn, when: str) -> str:
+    return turn.tr(f"time.{when}") if when in TIMES else when
+
+
+def _phone(turn: Turn) -> str:
+    draft = turn.data["draft"]
+    return str(draft.get("phone") or (turn.owner.phone if turn.owner else ""))
+
+
+async def prompt(turn: Turn) -> None:
+    step = turn.step
+    draft = turn.data.get("draft", {})
+    if step == "what":
+        turn.say("repair.ask_what")
+    elif step == "where":
+        turn.say(
+            "repair.ask_where", *(turn.button(f"location.{loc}", f"loc:{loc}") for loc in LOCATIONS)
+        )
+    elif step == "when":
+        turn.say("repair.ask_when", *(turn.button(f"time.{w}", f"time:{w}") for w in TIMES))
+    elif step == "phone":
+        turn.say("repair.ask_phone")
+    elif step == "edit":
+        turn.say(
+            "repair.ask_edit", *(turn.button(f"repair.field.{f}", f"edit:{f}") for f in FIELDS)
+        )
+    elif step == "confirm":
+        turn.say(
+            "repair.confirm",
+            turn.button("button.submit", "repair:submit"),
+            turn.button("button.edit", "repair:edit"),
+            turn.button("button.cancel", "cmd:cancel"),
+            description=draft.get("description", ""),
+            location=_location_name(turn, draft.get("location", "")),
+            time=_time_name(turn, draft.get("time", "")),
+            phone=_phone(turn),
+            photos=len(draft.get("photos", [])),
+        )
+
+
+def _gives_way(turn: Turn) -> bool:
+    """Mid-repair, has the owner moved on to something else?"""
+    if turn.value or not turn.text:
+        return False
+    meaning = turn.understanding
+    if meaning.urgent:
+        return True
+    if turn.step in ("what", "where", "when") and len(turn.text) >= 6:
+        return meaning.kind in ("complaint", "enquiry") and meaning.confidence >= SWITCH_CONFIDENCE
+    return False
+
+
+async def handle(turn: Turn) -> bool:
+    draft: dict[str, Any] = turn.data.setdefault("draft", {})
+    photos = [m.ref for m in turn.inbound.media if m.kind == "photo"]
+    if photos:
+        draft["photos"] = [*draft.get("photos", []), *photos]
+        if not turn.text:
+            turn.say("repair.photo_added")
+            await prompt(turn)
+            return True
+    if _gives_way(turn):
+        turn.park()
+        turn.say("repair.parked")
+        return False
+    step, value, text = turn.step, turn.value or "", turn.text
+    if step == "what":
+        if not text:
+            await prompt(turn)
+            return True
+        fresh = _draft(turn, text)
+        draft["description"] = text
+        for key in ("location", "item", "time", "phone"):
+            draft[key] = draft.get(key) or fresh[key]
+        if draft.get("category", "other") == "other":
+            draft["category"] = fresh["category"]
+    elif step == "where":
+        draft["location"] = (
+            value.removeprefix("loc:")
+            if value.startswith("loc:")
+            else (turn.understanding.entities.get("location") or text)
+        )
+    elif step == "when":
+        draft["time"] = value.removeprefix("time:") if value.startswith("time:") else text
+    elif step == "phone":
+        try:
+            draft["phone"] = normalize_phone(text)
+        except DomainError:
+            turn.say("repair.phone_invalid")
+            return True
+    elif step == "edit":
+        field = value.removeprefix("edit:")
+        if field not in FIELDS:
+            await prompt(turn)
+            return True
+        turn.goto(field, editing=True)
+        await prompt(turn)
+        return True
+    elif step == "confirm":
+        if value == "repair:submit" or (not value and _YES.match(text)):
+            await _submit(turn, draft)
+            return True
+        if value == "repair:edit":
+            turn.goto("edit")
+            await prompt(turn)
+            return True
+        if not value and text:  # more detail typed at the summary: add it, show again
+            draft["description"] = f"{draft.get('description', '')} {text}".strip()
+        await prompt(turn)
+        return True
+    else:
+        return False
+    next_step = "confirm" if turn.data.get("editing") else _missing(draft)
+    turn.goto(next_step, draft=draft)
+    await prompt(turn)
+    return True
+
+
+async def _submit(turn: Turn, draft: dict[str, Any]) -> None:
+    assert turn.owner is not None and turn.estate is not None
+    description = str(draft.get("description", ""))
+    ticket = await tickets.open_ticket(
+        turn.session,
+        kind="repair",
+        estate_id=turn.estate.id,
+        owner_id=turn.owner.id,
+        identity_id=turn.identity.id,
+        actor=Actor.of_owner(turn.owner),
+        channel=turn.identity.channel,
+        summary=description[:80],
+        description=description,
+        category=str(draft.get("category") or "other"),
+        location=str(draft.get("location") or ""),
+        item=str(draft.get("item") or ""),
+        contact_phone=_phone(turn),
+        preferred_time=_time_name(turn, str(draft.get("time") or "")),
+        language=turn.lang,
+        now=turn.now,
+    )
+    ticket.attachments = list(draft.get("photos", []))
+    turn.finish()
+    turn.ticket_id = ticket.id
+    turn.replies.append(await repair_card(turn.session, ticket, turn.lang))

@@ -1,0 +1,80 @@
+"""Welcome, help, language switch, greetings and thanks, and "what do you mean?"."""
+
+from __future__ import annotations
+
+import re
+
+from backend.i18n import normalize_lang
+from backend.messaging import Button
+from bot.dialogs.context import Turn
+
+_THANKS = re.compile(r"(谢|thank|thx|ty\b|辛苦|感谢|多谢|cheers)", re.I)
+_PRAISE = re.compile(
+    r"(表扬|点赞|好评|满意|专业|great job|well done|praise|excellent|compliment)", re.I
+)
+
+
+def main_buttons(turn: Turn) -> list[Button]:
+    return [
+        turn.button("button.repair", "kind:repair"),
+        turn.button("button.complaint", "kind:complaint"),
+        turn.button("button.enquiry", "kind:enquiry"),
+        turn.button("button.status", "/status"),
+        turn.button("button.human", "cmd:handoff"),
+    ]
+
+
+async def welcome(turn: Turn) -> None:
+    if turn.owner is not None:
+        turn.say("welcome.owner", *main_buttons(turn), name=turn.owner.name)
+    else:
+        turn.say("welcome.guest", *main_buttons(turn))
+
+
+def help_menu(turn: Turn) -> None:
+    other = "en" if turn.lang == "zh" else "zh"
+    turn.say("help.menu", *main_buttons(turn), turn.button(f"button.lang_{other}", f"lang:{other}"))
+
+
+def switch_language(turn: Turn, language: str) -> None:
+    turn.lang = normalize_lang(language)
+    turn.identity.language = turn.lang
+    if turn.owner is not None:
+        turn.owner.language = turn.lang
+    turn.say("language.switched")
+
+
+async def other(turn: Turn) -> None:
+    """Greetings, thanks, praise and anything that is none of the three kinds."""
+    if _PRAISE.search(turn.text):
+        turn.say("other.praise")
+    elif _THANKS.search(turn.text):
+        turn.say("other.thanks")
+    else:
+        turn.say("other.greeting", *main_buttons(turn))
+
+
+async def clarify(turn: Turn) -> None:
+    turn.start("clarify", "kind", text=turn.text)
+    turn.say(
+        "clarify.kind",
+        turn.button("button.repair", "kind:repair"),
+        turn.button("button.complaint", "kind:complaint"),
+        turn.button("button.enquiry", "kind:enquiry"),
+    )
+
+
+async def prompt(turn: Turn) -> None:
+    turn.finish()
+    turn.say("clarify.again", *main_buttons(turn))
+
+
+async def handle(turn: Turn) -> bool:
+    """The owner typed instead of tapping: read that message afresh."""
+    turn.finish()
+    return False
+
+
+def original_text(turn: Turn) -> str:
+    """The message that needed clarifying, once a kind button was tapped."""
+    return str(turn.data.get("text") or "") if turn.flow == "clarify" else ""

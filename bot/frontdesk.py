@@ -1,0 +1,164 @@
+"""The front desk that never sleeps: every channel hands it ``InboundMessage`` values.
+
+1. ``receive`` stores the message (one transaction) before anything is acknowledged;
+   a platform's retry of the same message is recognised and dropped.
+2. ``process`` runs the dialog and writes the replies to the outbox in the same
+   transaction as the new conversation state, then marks the message answered.
+3. ``recover`` answers messages stored before a crash but never processed.
+Delivery is the outbox worker's job (bot/channels/delivery.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import flag_modified
+
+from backend.db import Database
+from backend.i18n import normalize_lang
+from backend.messaging import (
+    InboundMessage,
+    Media,
+    OutboundMessage,
+    enqueue,
+    identity_for,
+    record_inbound,
+    unprocessed,
+)
+from backend.models import ChannelIdentity, Conversation, Estate, Message, Owner, Ticket, utcnow
+from bot.dialogs import router
+from bot.dialogs.context import Services, Turn
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Reply:
+    message: OutboundMessage
+    message_id: int | None  # the stored outgoing message (web chat polls by it)
+
+
+@dataclass(frozen=True)
+class Handled:
+    message_id: int | None  # None: a duplicate of a message already handled
+    replies: tuple[Reply, ...] = ()
+    ticket_number: str | None = None
+
+
+class FrontDesk:
+    def __init__(
+        self, db: Database, services: Services, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self.db = db
+        self.services = services
+        self.clock = clock
+        self._locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def handle(self, inbound: InboundMessage) -> Handled:
+        """Store, then answer; a crash between the two is repaired by ``recover``."""
+        async with self._locks[(inbound.channel, inbound.user_id)]:
+            message_id = await self.receive(inbound)
+            if message_id is None:
+                return Handled(None)
+            return await self.process(message_id)
+
+    async def receive(self, inbound: InboundMessage) -> int | None:
+        async with self.db.session() as session:
+            identity = await identity_for(
+                session, inbound.channel, inbound.user_id, display_name=inbound.display_name
+            )
+            if identity.language is None and inbound.language_hint:
+                identity.language = normalize_lang(inbound.language_hint)
+            return await record_inbound(session, identity, inbound)
+
+    async def process(self, message_id: int) -> Handled:
+        async with self.db.session() as session:
+            message = await session.get(Message, message_id, with_for_update=not self.db.is_sqlite)
+            if message is None or message.processed_at is not None:
+                return Handled(message_id)
+            turn = await self._turn(session, message)
+            try:
+                await router.route(turn)
+            except Exception:
+                log.exception("dialog failed on message %s", message_id)
+                turn.replies[:] = [OutboundMessage(turn.tr("error.sorry"))]
+            turn.conversation.updated_at = turn.now
+            # Flows edit nested dicts in place; make sure the JSON column is written.
+            flag_modified(turn.conversation, "data")
+            replies: list[Reply] = []
+            for index, reply in enumerate(turn.replies):
+                stored = await enqueue(
+                    session,
+                    key=f"reply:{message.id}:{index}",
+                    identity=turn.identity,
+                    message=reply,
+                    ticket_id=turn.ticket_id,
+                    language=turn.lang,
+                )
+                replies.append(Reply(reply, stored))
+            if turn.ticket_id is not None:
+                message.ticket_id = turn.ticket_id
+            message.language = turn.lang
+            message.processed_at = turn.now
+            number = None
+            if turn.ticket_id is not None:
+                ticket = await session.get(Ticket, turn.ticket_id)
+                number = ticket.number if ticket else None
+        return Handled(message_id, tuple(replies), number)
+
+    async def recover(self, older_than: timedelta = timedelta(seconds=5)) -> int:
+        """Answer messages that were stored but never processed; returns how many."""
+        async with self.db.session() as session:
+            pending = [m.id for m in await unprocessed(session, self.clock() - older_than)]
+        for message_id in pending:
+            await self.process(message_id)
+        if pending:
+            log.warning("recovered %d unanswered message(s)", len(pending))
+        return len(pending)
+
+    async def _turn(self, session: AsyncSession, message: Message) -> Turn:
+        identity = await session.get(ChannelIdentity, message.identity_id)
+        assert identity is not None
+        conversation = await session.scalar(
+            select(Conversation).where(Conversation.identity_id == identity.id)
+        )
+        if conversation is None:
+            conversation = Conversation(
+                identity_id=identity.id, data={}, updated_at=message.created_at
+            )
+            session.add(conversation)
+            await session.flush()
+        owner = await session.get(Owner, identity.owner_id) if identity.owner_id else None
+        estate = await session.get(Estate, owner.estate_id) if owner else None
+        media = tuple(Media(**m) for m in message.media.get("items", []))
+        inbound = InboundMessage(
+            channel=message.channel,
+            user_id=identity.external_id,
+            chat_id=identity.external_id,
+            platform_message_id=message.platform_message_id or str(message.id),
+            text=message.text,
+            value=message.media.get("value"),
+            media=media,
+            event=message.media.get("event"),
+            received_at=message.created_at,
+        )
+        language = identity.language or (owner.language if owner else None)
+        return Turn(
+            session=session,
+            services=self.services,
+            inbound=inbound,
+            message=message,
+            identity=identity,
+            conversation=conversation,
+            owner=owner,
+            estate=estate,
+            lang=normalize_lang(language),
+            now=self.clock(),
+        )

@@ -1,0 +1,113 @@
+"""The web-chat API over HTTP: the contract of DESIGN.md and bad input."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from backend.composition import build_extensions, build_runtime
+from backend.db import Database
+from backend.settings import Settings
+from backend.web.app import create_app
+from tests.fakes.codes import RecordingCodeSender
+
+
+@pytest.fixture
+async def client(
+    demo: Database, test_settings: Settings, codes: RecordingCodeSender
+) -> AsyncIterator[httpx.AsyncClient]:
+    runtime = build_runtime(test_settings, demo, codes)
+    app = create_app(
+        test_settings, demo, [e for e in build_extensions(runtime) if e.name == "webchat"]
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as c:
+        yield c
+
+
+async def post(client: httpx.AsyncClient, **body: object) -> httpx.Response:
+    return await client.post("/api/webchat/messages", json=body)
+
+
+async def test_a_repair_over_http_returns_replies_buttons_and_the_ticket(
+    client: httpx.AsyncClient,
+) -> None:
+    first = await post(client, session="demo-session", text="厨房下水道堵了，明天上午来修")
+    assert first.status_code == 200
+    reply = first.json()["replies"][0]
+    assert "请确认报修信息" in reply["text"]
+    submit = next(b for b in reply["buttons"] if b["value"] == "repair:submit")
+    second = await post(client, session="demo-session", text=submit["label"], value=submit["value"])
+    body = second.json()
+    assert body["ticket"]["number"].startswith("R-")
+    assert body["ticket"]["number"] in body["replies"][0]["text"]
+
+
+async def test_polling_returns_later_messages(client: httpx.AsyncClient) -> None:
+    sent = await post(client, session="demo-session-b", text="hello")
+    first_id = sent.json()["replies"][0]["id"]
+    assert first_id > 0
+    polled = (
+        await client.get("/api/webchat/messages", params={"session": "demo-session-b", "after": 0})
+    ).json()
+    assert [m["id"] for m in polled["messages"]] == [first_id]
+    later = (
+        await client.get(
+            "/api/webchat/messages", params={"session": "demo-session-b", "after": first_id}
+        )
+    ).json()
+    assert later["messages"] == []
+
+
+async def test_a_client_retry_with_the_same_id_is_answered_once(client: httpx.AsyncClient) -> None:
+    first = await post(client, session="demo-session", text="你好", id="abc-1")
+    again = await post(client, session="demo-session", text="你好", id="abc-1")
+    assert first.json()["replies"] and again.json() == {"replies": [], "duplicate": True}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"session": "bad session!", "text": "hi"}, 422, "invalid_input"),
+        ({"text": "hi"}, 422, "invalid_input"),
+        ({"session": "s1", "text": "x" * 100_000}, 413, "too_large"),
+        ({"session": "s" * 200, "text": "hi"}, 422, "invalid_input"),
+        ({"session": "s1", "text": 12}, 422, "invalid_input"),
+    ],
+)
+async def test_bad_input_is_a_clear_json_error(
+    client: httpx.AsyncClient, body: dict[str, object], status: int, code: str
+) -> None:
+    response = await post(client, **body)
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+
+
+async def test_invalid_json_and_wrong_content(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/webchat/messages", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422 and response.json()["error"]["code"] == "invalid_input"
+    response = await client.post(
+        "/api/webchat/messages", content=b"\xff\xfe", headers={"content-type": "application/json"}
+    )
+    assert 400 <= response.status_code < 500 and "error" in response.json()
+
+
+async def test_empty_text_gets_a_polite_answer(client: httpx.AsyncClient) -> None:
+    response = await post(client, session="demo-session", text="")
+    assert (
+        response.status_code == 200 and "没有收到文字内容" in response.json()["replies"][0]["text"]
+    )
+
+
+async def test_the_chat_page_is_served_and_escapes_text(client: httpx.AsyncClient) -> None:
+    page = await client.get("/chat")
+    assert (
+        page.status_code == 200
+        and "textContent = body" in page.text
+        and "innerHTML" not in page.text
+    )

@@ -1,0 +1,110 @@
+"""Repair: ask only what the first message left out, confirm, open, repair card."""
+
+from __future__ import annotations
+
+from backend.composition import Runtime
+from backend.messaging import Media
+from tests.dialogs.helpers import tickets_of
+from tests.fakes.chat import Chat
+
+
+async def test_one_message_with_everything_goes_straight_to_the_summary(
+    zhang: Chat, runtime: Runtime
+) -> None:
+    await zhang.transcript(
+        [
+            ("厨房下水道堵了，明天上午来修", r"请确认报修信息.*厨房.*明天上午.*13800138000"),
+            (
+                "tap:repair:submit",
+                r"报修已受理.*工单号：R-\d{8}-\d{4}.*维修监理：陈工.*客户大使：李娜.*前派单",
+            ),
+        ]
+    )
+    [ticket] = await tickets_of(runtime.db, "demo-session")
+    assert (ticket.kind, ticket.state, ticket.category, ticket.location) == (
+        "repair",
+        "received",
+        "plumbing",
+        "kitchen",
+    )
+    assert ticket.preferred_time == "明天上午" and ticket.contact_phone == "13800138000"
+    assert ticket.channel == "webchat" and ticket.language == "zh"
+
+
+async def test_english_owner_is_asked_only_what_is_missing(emily: Chat, runtime: Runtime) -> None:
+    await emily.transcript(
+        [
+            (
+                "My bedroom window won't close properly",
+                r"When would you like the technician to come",
+            ),
+            ("tap:time:tomorrow_am", r"Please check your repair report.*Bedroom.*Tomorrow morning"),
+            (
+                "tap:repair:submit",
+                r"Repair received.*Ticket: R-\d{8}-\d{4}.*Supervisor: David Tan.*Customer ambassador: Sarah Lim",
+            ),
+        ]
+    )
+    [ticket] = await tickets_of(runtime.db, "demo-session-b")
+    assert ticket.category == "door_window" and ticket.language == "en"
+
+
+async def test_a_bare_request_asks_what_where_and_when(zhang: Chat, runtime: Runtime) -> None:
+    await zhang.transcript(
+        [
+            ("我要报修", r"请描述一下需要维修的问题"),
+            ("灯不亮了", r"问题在家里的哪个位置"),
+            ("tap:loc:balcony", r"您希望师傅什么时候上门"),
+            ("下午三点以后", r"请确认报修信息.*灯不亮了.*阳台.*下午三点以后"),
+            ("确认", r"报修已受理"),
+        ]
+    )
+    [ticket] = await tickets_of(runtime.db, "demo-session")
+    assert ticket.location == "balcony" and ticket.preferred_time == "下午三点以后"
+
+
+async def test_changing_an_answer_before_submitting(emily: Chat, runtime: Runtime) -> None:
+    await emily.transcript(
+        [
+            (
+                "The kitchen tap is dripping, can someone come tomorrow afternoon?",
+                r"Please check your repair report",
+            ),
+            ("tap:repair:edit", r"What would you like to change"),
+            ("tap:edit:where", r"Where in your home"),
+            ("tap:loc:bathroom", r"Please check your repair report.*Bathroom"),
+            ("tap:repair:edit", r"What would you like to change"),
+            ("tap:edit:phone", r"contact phone number"),
+            ("12345", r"doesn't look right"),
+            ("+65 9876 5432", r"Phone: \+6598765432"),
+            ("tap:repair:submit", r"Repair received"),
+        ]
+    )
+    [ticket] = await tickets_of(runtime.db, "demo-session-b")
+    assert ticket.location == "bathroom" and ticket.contact_phone == "+6598765432"
+
+
+async def test_photos_are_attached_to_the_ticket(zhang: Chat, runtime: Runtime) -> None:
+    reply = zhang.text(await zhang.send(media=[Media("photo", "photo-1")]))
+    assert "照片已收到" in reply and "请描述一下需要维修的问题" in reply
+    await zhang.send(media=[Media("photo", "photo-2")])
+    await zhang.transcript(
+        [
+            ("卫生间墙面有裂缝", r"您希望师傅什么时候上门"),
+            ("tap:time:asap", r"照片：2 张"),
+            ("tap:repair:submit", r"报修已受理"),
+        ]
+    )
+    [ticket] = await tickets_of(runtime.db, "demo-session")
+    assert ticket.attachments == ["photo-1", "photo-2"] and ticket.category == "crack"
+
+
+async def test_cancel_leaves_the_dialog_and_opens_nothing(zhang: Chat, runtime: Runtime) -> None:
+    await zhang.transcript(
+        [
+            ("主卧空调不制冷了", r"什么时候上门"),
+            ("取消", r"已取消"),
+            ("取消", r"没有进行中的操作"),
+        ]
+    )
+    assert await tickets_of(runtime.db, "demo-session") == []
