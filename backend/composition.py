@@ -106,14 +106,24 @@ def _warm_up() -> None:
 
 
 def build_extensions(runtime: Runtime) -> list[Extension]:
+    from backend.web.console import console_router
     from bot.channels.webchat import webchat_router
 
-    return [
-        Extension(
-            "webchat", routers=[webchat_router(runtime.db, runtime.desk, runtime.worker.wake)]
-        ),
-        _background(runtime),
+    wake = runtime.worker.wake
+    extensions = [
+        Extension("webchat", routers=[webchat_router(runtime.db, runtime.desk, wake)]),
+        Extension("console", routers=[console_router(wake)]),
     ]
+    if runtime.settings.telegram_enabled:
+        from bot.channels.telegram import telegram_extension
+
+        extensions.append(telegram_extension(runtime))
+    if runtime.settings.wechat_enabled:
+        from bot.channels.wechat import wechat_extension
+
+        extensions.append(wechat_extension(runtime))
+    extensions.append(_background(runtime))
+    return extensions
 
 
 def build_app(

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     wechat_aes_key: str | None = Field(default=None, repr=False)
     wechat_api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"
 
+    # Set behind HTTPS so the console's session cookie is never sent in clear.
+    secure_cookies: bool = False
+
     # Off in tests that drive jobs with a controlled clock.
     run_scheduler: bool = True
     run_delivery: bool = True

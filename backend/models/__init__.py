@@ -13,6 +13,7 @@ from backend.models.org import (
     WarrantyItem,
 )
 from backend.models.people import (
+    AuditEntry,
     ChannelIdentity,
     HouseholdMember,
     Owner,
@@ -23,6 +24,7 @@ from backend.models.people import (
 from backend.models.tickets import Deadline, Rating, Ticket, TicketCounter, TicketEvent
 
 __all__ = [
+    "AuditEntry",
     "Base",
     "Building",
     "Campaign",

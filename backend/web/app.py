@@ -12,16 +12,21 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
 
 from backend.db import Database
 from backend.settings import Settings
+from backend.web.console import install_console_errors
 from backend.web.errors import install_error_handlers
 
 log = logging.getLogger(__name__)
+STATIC = Path(__file__).with_name("static")
 
 Hook = Callable[[], Awaitable[None]]
 
@@ -77,6 +82,16 @@ def create_app(settings: Settings, db: Database, extensions: Sequence[Extension]
     app.state.settings = settings
     app.state.db = db
     install_error_handlers(app)
+    install_console_errors(app)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="ownerdesk_session",
+        max_age=12 * 3600,  # one working day
+        same_site="lax",
+        https_only=settings.secure_cookies,
+    )
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:

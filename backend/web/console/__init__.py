@@ -1,0 +1,68 @@
+"""The staff console (FastAPI + Jinja2 + vendored htmx): the front desk's screen."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+
+from backend.errors import DomainError
+from backend.i18n import normalize_lang, t
+from backend.web.console.pages import console_pages
+from backend.web.console.render import render
+from backend.web.console.security import CsrfFailed, LoginRequired, login_url
+from backend.web.errors import error_response
+
+
+def console_router(wake: Callable[[], None]) -> APIRouter:
+    return console_pages(wake)
+
+
+def _is_page(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith("/console") and not path.startswith("/console/api")
+
+
+def install_console_errors(app: FastAPI) -> None:
+    """Console pages answer errors with pages (or htmx redirects), JSON routes with JSON."""
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, _: LoginRequired) -> Response:
+        if request.headers.get("hx-request"):
+            return Response(status_code=401, headers={"HX-Redirect": "/console/login"})
+        if not _is_page(request):
+            return error_response(401, "unauthorized", "log in first")
+        return RedirectResponse(login_url(request), status_code=303)
+
+    @app.exception_handler(CsrfFailed)
+    async def _csrf(request: Request, _: CsrfFailed) -> Response:
+        lang = normalize_lang(request.session.get("lang"))
+        if not _is_page(request):
+            return error_response(403, "csrf", "missing or wrong CSRF token")
+        return render(
+            None,
+            "error.html",
+            status=403,
+            lang=lang,
+            title="403",
+            message=t(lang, "console.error.csrf"),
+        )
+
+    previous = app.exception_handlers.get(DomainError)
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        if _is_page(request) and not request.headers.get("hx-request"):
+            lang = normalize_lang(request.session.get("lang"))
+            return render(
+                None,
+                "error.html",
+                status=exc.http_status,
+                lang=lang,
+                title=str(exc.http_status),
+                message=exc.message,
+            )
+        if previous is not None:
+            return await previous(request, exc)  # type: ignore[misc]
+        return error_response(exc.http_status, exc.code, exc.message)
