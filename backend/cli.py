@@ -373,15 +373,16 @@ def chat(lang: Annotated[str, typer.Option(help="zh or en")] = "zh") -> None:
 # --- plug-ins from the other packages --------------------------------------------------
 
 
-def _mount_optional() -> None:
-    try:
-        from bot.intents.cli import app as intents_app
-    except ImportError:  # the intents package is being built
-        return
+def _mount_subcommands() -> None:
+    """Command groups that live with their package (the CLI is part of the composition root)."""
+    from bot.channels.wechat import wechat_cli
+    from bot.intents.cli import app as intents_app
+
     app.add_typer(intents_app, name="intents", help="Message understanding.")
+    app.add_typer(wechat_cli, name="wechat", help="WeChat Official Account.")
 
 
-_mount_optional()
+_mount_subcommands()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -389,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.Abort:
@@ -409,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
         log.debug("unexpected error", exc_info=True)
         typer.echo(f"error: {type(exc).__name__}: {exc}".splitlines()[0], err=True)
         return 1
-    return 0
+    return rc if isinstance(rc, int) else 0
 
 
 if __name__ == "__main__":
