@@ -375,11 +375,13 @@ def chat(lang: Annotated[str, typer.Option(help="zh or en")] = "zh") -> None:
 
 def _mount_subcommands() -> None:
     """Command groups that live with their package (the CLI is part of the composition root)."""
+    from bot.actions.cli import actions_cli
     from bot.channels.wechat import wechat_cli
     from bot.intents.cli import app as intents_app
 
     app.add_typer(intents_app, name="intents", help="Message understanding.")
     app.add_typer(wechat_cli, name="wechat", help="WeChat Official Account.")
+    app.add_typer(actions_cli, name="actions", help="Rasa custom actions (rasa-sdk).")
 
 
 _mount_subcommands()

@@ -26,6 +26,7 @@ from backend.models import (
     utcnow,
 )
 from backend.sla import STAFF_REPLY
+from backend.vocabulary import PUSH_CHANNELS
 
 MAX_REPLY = 4000
 
@@ -102,6 +103,8 @@ async def reply(
             identity = await latest_identity(session, ticket.owner_id)
         if identity is None and ticket.identity_id is not None:
             identity = await session.get(ChannelIdentity, ticket.identity_id)
+        if identity is not None and identity.channel not in PUSH_CHANNELS:
+            identity = None
     if identity is None:
         raise NotFound("the owner has no chat account to reply to")
     count = await session.scalar(

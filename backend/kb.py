@@ -90,24 +90,23 @@ def read_kb_file(path: Path) -> KbFile:
     raise InvalidInput("a knowledge-base file is .yaml, .yml or .csv")
 
 
-def _check_entry(number: int, raw: Any, estates: dict[str, int]) -> dict[str, Any] | str:
-    if not isinstance(raw, dict):
-        return f"entry {number}: not a mapping"
+def check_entry(raw: dict[str, Any], estates: dict[str, int]) -> dict[str, Any] | str:
+    """The columns of one entry, or what is wrong with it (shared by import and console)."""
     key = str(raw.get("key") or "").strip()
     if not KEY.match(key):
-        return f"entry {number}: key {key!r} must be lower-case letters, digits, . _ -"
+        return f"key {key!r} must be lower-case letters, digits, . _ -"
     estate = raw.get("estate")
     if estate is not None and str(estate) not in estates:
-        return f"entry {number} ({key}): unknown estate {estate!r}"
+        return f"unknown estate {estate!r}"
     questions = _split(raw.get("questions"), "|")
     if not questions:
-        return f"entry {number} ({key}): needs at least one question"
+        return "needs at least one question"
     answer_zh, answer_en = (
         str(raw.get("answer_zh") or "").strip(),
         str(raw.get("answer_en") or "").strip(),
     )
     if not answer_zh or not answer_en:
-        return f"entry {number} ({key}): needs an answer in both zh and en"
+        return "needs an answer in both zh and en"
     return {
         "key": key,
         "estate_id": estates[str(estate)] if estate is not None else None,
@@ -116,6 +115,17 @@ def _check_entry(number: int, raw: Any, estates: dict[str, int]) -> dict[str, An
         "answer_zh": answer_zh,
         "answer_en": answer_en,
     }
+
+
+def _check_entry(number: int, raw: Any, estates: dict[str, int]) -> dict[str, Any] | str:
+    if not isinstance(raw, dict):
+        return f"entry {number}: not a mapping"
+    result = check_entry(raw, estates)
+    if isinstance(result, str):
+        key = str(raw.get("key") or "").strip()
+        where = f"entry {number} ({key})" if KEY.match(key) else f"entry {number}"
+        return f"{where}: {result}"
+    return result
 
 
 async def _company_for(session: AsyncSession, code: str | None) -> Company:

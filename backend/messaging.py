@@ -18,7 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.models import ChannelIdentity, Message, OutboxItem, utcnow
-from backend.vocabulary import Direction, OutboxState
+from backend.vocabulary import PUSH_CHANNELS, Direction, OutboxState
 
 MAX_TEXT = 4000  # longer owner messages are stored cut, with a note; no platform sends more
 
@@ -111,7 +111,10 @@ async def latest_identity(session: AsyncSession, owner_id: int) -> ChannelIdenti
     """Where to reach an owner: the channel they last wrote from (or were bound on)."""
     return await session.scalar(
         select(ChannelIdentity)
-        .where(ChannelIdentity.owner_id == owner_id)
+        .where(
+            ChannelIdentity.owner_id == owner_id,
+            ChannelIdentity.channel.in_([c.value for c in PUSH_CHANNELS]),
+        )
         .order_by(
             ChannelIdentity.last_inbound_at.desc().nulls_last(),
             ChannelIdentity.verified_at.desc().nulls_last(),

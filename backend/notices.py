@@ -16,7 +16,7 @@ from backend import lifecycle
 from backend.i18n import t, when
 from backend.messaging import Button, OutboundMessage, enqueue, latest_identity
 from backend.models import ChannelIdentity, Deadline, Estate, Staff, Ticket
-from backend.vocabulary import DeadlineState
+from backend.vocabulary import PUSH_CHANNELS, DeadlineState
 
 RATING_SCORES = (5, 4, 3, 2, 1)  # very satisfied … very dissatisfied
 # Moves the owner hears about (dispatch sends the repair card, callback the rating question).
@@ -168,6 +168,8 @@ async def notify_owner(
         identity = await latest_identity(session, ticket.owner_id)
     if identity is None and ticket.identity_id is not None:
         identity = await session.get(ChannelIdentity, ticket.identity_id)
+        if identity is not None and identity.channel not in PUSH_CHANNELS:
+            identity = None
     if identity is None:
         return False
     queued = await enqueue(

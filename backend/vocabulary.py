@@ -20,6 +20,11 @@ class Channel(StrEnum):
     WEBCHAT = "webchat"
     CONSOLE = "console"  # entered by staff, e.g. a phone call written down
     PHONE = "phone"
+    RASA = "rasa"  # a site's own Rasa assistant: it asks, OwnerDesk cannot push to it
+
+
+# Channels OwnerDesk can send to on its own (updates, staff replies, care messages).
+PUSH_CHANNELS = frozenset({Channel.TELEGRAM, Channel.WECHAT, Channel.WEBCHAT})
 
 
 class Role(StrEnum):

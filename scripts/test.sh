@@ -20,6 +20,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+echo "== headless Chromium for the browser tests"
+bash scripts/chromium.sh
+export OWNERDESK_REQUIRE_BROWSER=1
+
 echo "== starting a throwaway PostgreSQL server"
 pg_url=$(scripts/postgres.sh start "$tmp/pg")
 

@@ -9,14 +9,24 @@ from fastapi.responses import RedirectResponse, Response
 
 from backend.errors import DomainError
 from backend.i18n import normalize_lang, t
+from backend.web.console.conversation_pages import conversation_pages
+from backend.web.console.kb_pages import kb_pages
+from backend.web.console.owner_pages import owner_pages
 from backend.web.console.pages import console_pages
 from backend.web.console.render import render
 from backend.web.console.security import CsrfFailed, LoginRequired, login_url
+from backend.web.console.staff_pages import staff_pages
 from backend.web.errors import error_response
 
 
 def console_router(wake: Callable[[], None]) -> APIRouter:
-    return console_pages(wake)
+    """Every console section under one router; ``wake`` reaches each that queues messages."""
+    router = console_pages(wake)
+    router.include_router(kb_pages())
+    router.include_router(owner_pages())
+    router.include_router(staff_pages())
+    router.include_router(conversation_pages(wake))
+    return router
 
 
 def _is_page(request: Request) -> bool:
