@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import get_month_names
 from babel.messages.pofile import read_po
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,13 @@ def t(lang: str | None, key: str, **params: object) -> str:
 def when(moment: datetime, lang: str | None, tz: str | ZoneInfo) -> str:
     """A date and time as people read it: ``11月26日 14:30`` / ``26 Nov, 14:30``."""
     zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
-    language = normalize_lang(lang)
-    pattern = "M月d日 HH:mm" if language == "zh" else "d MMM, HH:mm"
-    return format_datetime(moment, pattern, tzinfo=zone, locale=_LOCALE[language])
+    local = moment.astimezone(zone)
+    if normalize_lang(lang) == "zh":
+        return f"{local.month}月{local.day}日 {local:%H:%M}"
+    return f"{local.day} {_month_abbreviations()[local.month]}, {local:%H:%M}"
+
+
+@cache
+def _month_abbreviations() -> dict[int, str]:
+    """English month abbreviations from Babel's CLDR data (formatting per call is slow)."""
+    return {int(k): str(v) for k, v in get_month_names("abbreviated", locale="en").items()}

@@ -107,10 +107,10 @@ def create_app(settings: Settings, db: Database, extensions: Sequence[Extension]
                 body[ext.name] = ext.health()
         return JSONResponse(body, status_code=200 if db_ok else 503)
 
-    routed = {r.path for ext in extensions for router in ext.routers for r in router.routes}  # type: ignore[attr-defined]
     for ext in extensions:
         for router in ext.routers:
             app.include_router(router)
+    routed = {getattr(route, "path", None) for route in app.routes}
     for path, what in (("/chat", "The web chat"), ("/console", "The staff console")):
         if path not in routed:
             app.add_api_route(
