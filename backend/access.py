@@ -31,6 +31,10 @@ class Permission(StrEnum):
     EDIT_OWNERS = "owner.edit"
     MANAGE_STAFF = "staff.manage"
     VIEW_REPORTS = "reports.view"
+    # Care campaigns (docs/campaigns.md): create and send within one's estates; approve
+    # the holiday drafts the calendar makes.
+    SEND_CAMPAIGNS = "campaign.send"
+    APPROVE_CAMPAIGNS = "campaign.approve"
 
 
 _FRONT_DESK = {
@@ -48,9 +52,17 @@ _FRONT_DESK = {
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.AGENT: frozenset(_FRONT_DESK),
     Role.TECHNICIAN: frozenset({Permission.VIEW_TICKETS, Permission.MOVE, Permission.NOTE}),
-    Role.SUPERVISOR: frozenset(_FRONT_DESK | {Permission.REASSIGN, Permission.VIEW_REPORTS}),
+    Role.SUPERVISOR: frozenset(
+        _FRONT_DESK | {Permission.REASSIGN, Permission.VIEW_REPORTS, Permission.SEND_CAMPAIGNS}
+    ),
     Role.MANAGER: frozenset(
-        {Permission.VIEW_TICKETS, Permission.VIEW_OWNERS, Permission.VIEW_REPORTS}
+        {
+            Permission.VIEW_TICKETS,
+            Permission.VIEW_OWNERS,
+            Permission.VIEW_REPORTS,
+            Permission.SEND_CAMPAIGNS,
+            Permission.APPROVE_CAMPAIGNS,
+        }
     ),
     Role.ADMIN: frozenset(Permission),
 }

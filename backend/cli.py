@@ -37,12 +37,14 @@ owners_app = typer.Typer(help="Owners and households.", no_args_is_help=True)
 tickets_app = typer.Typer(help="Tickets.", no_args_is_help=True)
 staff_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 kb_app = typer.Typer(help="Knowledge base for enquiries.", no_args_is_help=True)
+care_app = typer.Typer(help="Care messages and callbacks.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(owners_app, name="owners")
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(staff_app, name="staff")
 app.add_typer(kb_app, name="kb")
+app.add_typer(care_app, name="care")
 
 
 class CliError(Exception):
@@ -350,6 +352,54 @@ def kb_ask(
     for hit in result["hits"]:
         typer.echo(f"{hit['score']:.3f}  {hit['key']:<24} {hit['matched']}")
     typer.echo(result["answer"] or f"(no answer above {result['threshold']}: handed to staff)")
+
+
+# --- care ------------------------------------------------------------------------------
+
+
+@care_app.command("run")
+def care_run(
+    date_: Annotated[str, typer.Option("--date", help="YYYY-MM-DD (default: today)")] = "",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count, queue nothing")] = False,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """That day's care messages and the callbacks due now; safe to repeat."""
+    from datetime import date as date_type
+
+    from backend.callbacks import plan_visits, run_callbacks
+    from backend.care import run_care
+    from backend.models import utcnow
+
+    try:
+        day = date_type.fromisoformat(date_) if date_ else utcnow().date()
+    except ValueError:
+        raise CliError(f"--date must be YYYY-MM-DD, not {date_!r}") from None
+
+    async def work(db: Database) -> dict[str, Any]:
+        now = utcnow()
+        async with db.sessions() as session:
+            report = await run_care(session, day, now, dry_run=dry_run)
+            callbacks = await run_callbacks(session, now)
+            visits = await plan_visits(session, day, now)
+            if dry_run:
+                await session.rollback()  # counted, nothing kept
+            else:
+                await session.commit()
+        result = report.as_json()
+        result["callbacks"] = callbacks.as_json()
+        result["visit_tasks"] = visits
+        return result
+
+    result = run_db(work)
+    if json_out:
+        print_json(result)
+        return
+    what = "would queue" if dry_run else "queued"
+    typer.echo(
+        f"{day}: {what} {result['enqueued']} care message(s) {result['by_type']}, "
+        f"skipped {result['skipped']} ({result['unreachable']} unreachable); "
+        f"callbacks {result['callbacks']}, visit tasks {result['visit_tasks']}"
+    )
 
 
 # --- chat ------------------------------------------------------------------------------

@@ -123,7 +123,18 @@ def build_extensions(runtime: Runtime) -> list[Extension]:
 
         extensions.append(wechat_extension(runtime))
     extensions.append(_background(runtime))
+    if runtime.settings.run_scheduler:
+        extensions.append(_scheduler(runtime))
     return extensions
+
+
+def _scheduler(runtime: Runtime) -> Extension:
+    from scheduler.service import SchedulerService
+
+    service = SchedulerService(runtime.settings, runtime.db, wake=runtime.worker.wake)
+    return Extension(
+        "scheduler", on_start=service.start, on_stop=service.stop, health=service.health
+    )
 
 
 def build_app(

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.access import Permission, StaffContext, visible_owner
@@ -152,11 +152,17 @@ async def household_file(session: AsyncSession, ctx: StaffContext, owner_id: int
         )
     )
     ids = [i.id for i in identities]
+    # This household's messages, and what its accounts wrote before they were bound; not
+    # what an account said while it spoke for another household.
+    ours = or_(
+        Message.owner_id == owner.id,
+        and_(Message.identity_id.in_(ids), Message.owner_id.is_(None)),
+    )
     last: dict[int, Message] = {}
     if ids:
         latest = (
             select(func.max(Message.id))
-            .where(Message.identity_id.in_(ids))
+            .where(Message.identity_id.in_(ids), ours)
             .group_by(Message.identity_id)
         )
         for message in await session.scalars(select(Message).where(Message.id.in_(latest))):
@@ -181,13 +187,12 @@ async def household_file(session: AsyncSession, ctx: StaffContext, owner_id: int
             .limit(50)
         )
     ]
-    mine = Message.owner_id == owner.id
     messages: list[tuple[Message, str | None]] = [
         (message, name)
         for message, name in await session.execute(
             select(Message, Staff.display_name)
             .outerjoin(Staff, Staff.id == Message.staff_id)
-            .where(or_(mine, Message.identity_id.in_(ids)) if ids else mine)
+            .where(ours)
             .order_by(Message.id.desc())
             .limit(RECENT_MESSAGES)
         )

@@ -465,6 +465,31 @@ async def assign(
     return ticket
 
 
+async def log_event(
+    session: AsyncSession,
+    ticket: Ticket,
+    actor: Actor,
+    action: str,
+    *,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> TicketEvent:
+    """Something worth keeping on the ticket's record that neither moves it nor keeps a promise."""
+    now = now or utcnow()
+    return _log(
+        session,
+        ticket,
+        actor,
+        action,
+        now,
+        from_state=ticket.state,
+        to_state=ticket.state,
+        note=note,
+        data=data,
+    )
+
+
 async def add_note(
     session: AsyncSession, ticket: Ticket, actor: Actor, note: str, *, now: datetime | None = None
 ) -> TicketEvent:

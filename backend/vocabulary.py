@@ -77,6 +77,7 @@ class OutboxState(StrEnum):
     SENT = "sent"
     FAILED = "failed"  # permanent: blocked bot, unsubscribed user, retries exhausted
     CANCELLED = "cancelled"
+    HELD = "held"  # a paused campaign's messages: not sent until resumed
 
 
 class DeadlineState(StrEnum):

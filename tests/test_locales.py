@@ -6,8 +6,10 @@ import re
 from pathlib import Path
 
 from backend import lifecycle, sla
+from backend.calendar import Festival
 from backend.i18n import catalog, t
 from backend.notices import ANNOUNCED, RATING_SCORES
+from backend.vocabulary import CareType
 from bot.dialogs.emergency import HAZARDS
 from bot.dialogs.repair import FIELDS, LOCATIONS, TIMES
 
@@ -28,9 +30,12 @@ def used_keys() -> set[str]:
         ROOT / "bot" / "frontdesk.py",
         ROOT / "backend" / "notices.py",
         ROOT / "backend" / "desk.py",
+        ROOT / "backend" / "care.py",
+        ROOT / "backend" / "callbacks.py",
     ]
     for path in sources:
         keys |= set(LITERAL_KEY.findall(path.read_text(encoding="utf-8")))
+    keys -= set(sla.PROMISES_BY_KEY)  # promise names, not texts
     keys |= {f"state.{k.value}.{s}" for k in lifecycle.Kind for s in lifecycle.states(k)}
     keys |= {f"kind.{k.value}" for k in lifecycle.Kind}
     keys |= {f"card.promise.{p.key}" for p in sla.PROMISES}
@@ -38,6 +43,9 @@ def used_keys() -> set[str]:
     keys |= {f"location.{x}" for x in LOCATIONS} | {f"time.{x}" for x in TIMES}
     keys |= {f"repair.field.{x}" for x in FIELDS} | {f"rating.score.{s}" for s in RATING_SCORES}
     keys |= {f"button.lang_{x}" for x in ("zh", "en")}
+    keys |= {f"care.holiday.{f.value}" for f in Festival} | {
+        f"care.title.{c.value}" for c in CareType
+    }
     for kind in lifecycle.Kind:
         keys |= {f"update.{kind.value}.{s}" for s in lifecycle.states(kind) if s in ANNOUNCED}
         if "callback" in lifecycle.states(kind):

@@ -21,12 +21,20 @@ from backend.models.people import (
     VerificationCode,
     staff_estates,
 )
-from backend.models.tickets import Deadline, Rating, Ticket, TicketCounter, TicketEvent
+from backend.models.tickets import (
+    CallbackTask,
+    Deadline,
+    Rating,
+    Ticket,
+    TicketCounter,
+    TicketEvent,
+)
 
 __all__ = [
     "AuditEntry",
     "Base",
     "Building",
+    "CallbackTask",
     "Campaign",
     "ChannelIdentity",
     "Company",

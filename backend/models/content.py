@@ -46,3 +46,6 @@ class Campaign(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    planned: Mapped[int] = mapped_column(default=0)  # messages queued when it started
+    festival: Mapped[str | None] = mapped_column(String(32), default=None)
+    festival_year: Mapped[int | None] = mapped_column(default=None)

@@ -131,3 +131,30 @@ class TicketCounter(Base):
     prefix: Mapped[str] = mapped_column(String(4))
     day: Mapped[date]
     last: Mapped[int] = mapped_column(default=0)
+
+
+class CallbackTask(Base):
+    """A call the front desk must make by phone: an unanswered callback, a new owner's visit.
+
+    Keeps "100 % of callbacks done" countable: every callback ends either answered in chat
+    or as one of these, done by a person with the outcome written down.
+    """
+
+    __tablename__ = "callback_tasks"
+    __table_args__ = (UniqueConstraint("kind", "ticket_id", "owner_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # callback | visit
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id"), index=True, default=None
+    )
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("owners.id"), index=True, default=None)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estates.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), default=None)
+    due_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(default=None)
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), default=None)
+    outcome: Mapped[str] = mapped_column(String(32), default="")  # reached | unreachable | refused
+    score: Mapped[int | None] = mapped_column(default=None)
+    note: Mapped[str] = mapped_column(Text, default="")

@@ -157,6 +157,9 @@ async def _route_button(turn: Turn, value: str) -> bool:
     if prefix == "kb":
         await enquiry.feedback(turn, value)
         return True
+    if prefix == "unsubscribe":
+        smalltalk.unsubscribe(turn, value.split(":", 1)[1])
+        return True
     return False  # a flow's own button: the active flow reads it
 
 

@@ -6,6 +6,7 @@ import re
 
 from backend.i18n import normalize_lang
 from backend.messaging import Button
+from backend.vocabulary import CareType
 from bot.dialogs.context import Turn
 
 _THANKS = re.compile(r"(谢|thank|thx|ty\b|辛苦|感谢|多谢|cheers)", re.I)
@@ -78,3 +79,14 @@ async def handle(turn: Turn) -> bool:
 def original_text(turn: Turn) -> str:
     """The message that needed clarifying, once a kind button was tapped."""
     return str(turn.data.get("text") or "") if turn.flow == "clarify" else ""
+
+
+def unsubscribe(turn: Turn, care_type: str) -> None:
+    """The one-tap unsubscribe of a care message: no more of that kind, updates still come."""
+    if turn.owner is None or care_type not in CareType.__members__.values():
+        turn.say("care.unsubscribe_unknown")
+        return
+    opted = set(turn.owner.care_opt_outs or [])
+    opted.add(care_type)
+    turn.owner.care_opt_outs = sorted(opted)
+    turn.say("care.unsubscribed", kind=turn.tr(f"care.title.{care_type}"))

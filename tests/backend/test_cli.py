@@ -177,3 +177,18 @@ def test_db_upgrade_creates_the_schema(
         assert (tmp_path / "var" / "secret_key").stat().st_mode & 0o777 == 0o600
     finally:
         get_settings.cache_clear()
+
+
+def test_care_run_is_safe_to_repeat(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "demo", "load")
+    code, out, _ = run(capsys, "care", "run", "--date", "2026-10-01", "--dry-run", "--json")
+    dry = json.loads(out.splitlines()[-1])
+    assert code == 0 and dry["dry_run"] and dry["enqueued"] >= 2  # the bound demo owners
+    code, out, _ = run(capsys, "care", "run", "--date", "2026-10-01", "--json")
+    first = json.loads(out.splitlines()[-1])
+    assert first["enqueued"] == dry["enqueued"] and first["by_type"]["holiday"] >= 2
+    code, out, _ = run(capsys, "care", "run", "--date", "2026-10-01", "--json")
+    second = json.loads(out.splitlines()[-1])
+    assert second["enqueued"] == 0 and second["skipped"] >= first["enqueued"]
+    code, _, err = run(capsys, "care", "run", "--date", "01/10/2026")
+    assert code == 1 and "YYYY-MM-DD" in err

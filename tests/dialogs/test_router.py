@@ -142,3 +142,11 @@ async def test_state_survives_between_turns(zhang: Chat, runtime: Runtime) -> No
         conversation is not None and conversation.flow == "repair" and conversation.step == "when"
     )
     assert conversation.data["draft"]["location"] == "kitchen"
+
+
+async def test_one_tap_unsubscribe_from_a_care_message(zhang: Chat, runtime: Runtime) -> None:
+    reply = Chat.text(await zhang.send("🔕", value="unsubscribe:birthday"))
+    assert "不再收到“生日祝福”" in reply
+    async with runtime.db.session() as s:
+        owner = await s.scalar(select(Owner).where(Owner.phone == "13800138000"))
+        assert owner is not None and owner.care_opt_outs == ["birthday"]

@@ -21,7 +21,8 @@ from backend.web.errors import error_response
 
 def console_router(wake: Callable[[], None]) -> APIRouter:
     """Every console section under one router; ``wake`` reaches each that queues messages."""
-    router = console_pages(wake)
+    router = APIRouter()
+    router.include_router(console_pages(wake))
     router.include_router(kb_pages())
     router.include_router(owner_pages())
     router.include_router(staff_pages())

@@ -1,0 +1,157 @@
+"""Queueing many messages at once (care sweeps, campaigns) without one round trip each.
+
+Same guarantees as ``messaging.enqueue``: one outbox row per idempotency key, ever, and
+the matching outgoing message row for the conversation history. Keys already queued are
+filtered out first, so re-running a sweep costs one indexed look-up per chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.messaging import OutboundMessage
+from backend.models import ChannelIdentity, Message, OutboxItem, utcnow
+from backend.vocabulary import PUSH_CHANNELS, Direction, OutboxState
+
+CHUNK = 1000
+NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    key: str
+    channel: str
+    chat_id: str
+    identity_id: int
+    owner_id: int | None
+    message: OutboundMessage
+    not_before: datetime | None = None
+    language: str | None = None
+    ticket_id: int | None = None
+    campaign_id: int | None = None
+    state: str = OutboxState.PENDING.value
+
+
+async def existing_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(keys), CHUNK):
+        chunk = list(keys[start : start + CHUNK])
+        found |= set(
+            await session.scalars(
+                select(OutboxItem.idempotency_key).where(OutboxItem.idempotency_key.in_(chunk))
+            )
+        )
+    return found
+
+
+async def enqueue_many(session: AsyncSession, items: Iterable[Outgoing]) -> int:
+    """Queue what is not queued yet; returns how many were newly queued."""
+    wanted = list({item.key: item for item in items}.values())
+    known = await existing_keys(session, [i.key for i in wanted])
+    fresh = [i for i in wanted if i.key not in known]
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    now = utcnow()
+    queued = 0
+    for start in range(0, len(fresh), CHUNK):
+        chunk = fresh[start : start + CHUNK]
+        message_rows: list[dict[str, Any]] = [
+            {
+                "channel": i.channel,
+                "direction": Direction.OUT.value,
+                "identity_id": i.identity_id,
+                "owner_id": i.owner_id,
+                "ticket_id": i.ticket_id,
+                "text": i.message.text,
+                "media": {"buttons": [asdict(b) for b in i.message.buttons]}
+                if i.message.buttons
+                else {},
+                "language": i.language,
+                "created_at": now,
+            }
+            for i in chunk
+        ]
+        ids = list(
+            await session.scalars(
+                insert(Message).returning(Message.id, sort_by_parameter_order=True), message_rows
+            )
+        )
+        outbox_rows = [
+            {
+                "idempotency_key": i.key,
+                "channel": i.channel,
+                "chat_id": i.chat_id,
+                "identity_id": i.identity_id,
+                "owner_id": i.owner_id,
+                "ticket_id": i.ticket_id,
+                "campaign_id": i.campaign_id,
+                "message_id": message_id,
+                "payload": i.message.to_payload(),
+                "state": i.state,
+                "priority": -1,  # after replies to owners who are writing right now
+                "attempts": 0,
+                "next_attempt_at": i.not_before or now,
+                "created_at": now,
+                "last_error": "",
+            }
+            for i, message_id in zip(chunk, ids, strict=True)
+        ]
+        inserted = set(
+            await session.scalars(
+                insert(OutboxItem)
+                .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                .returning(OutboxItem.idempotency_key),
+                outbox_rows,
+            )
+        )
+        lost = [
+            message_id for i, message_id in zip(chunk, ids, strict=True) if i.key not in inserted
+        ]
+        if lost:  # queued by a concurrent run in the meantime: drop our history rows
+            await session.execute(delete(Message).where(Message.id.in_(lost)))
+        queued += len(inserted)
+    return queued
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Where an owner can be messaged: the push channel they used (or were bound on) last."""
+
+    identity_id: int
+    channel: str
+    chat_id: str
+    language: str | None
+
+
+async def reach(session: AsyncSession, owner_ids: Sequence[int]) -> dict[int, Reach]:
+    found: dict[int, tuple[Any, Reach]] = {}
+    for start in range(0, len(owner_ids), CHUNK):
+        chunk = list(owner_ids[start : start + CHUNK])
+        rows = await session.execute(
+            select(
+                ChannelIdentity.owner_id,
+                ChannelIdentity.id,
+                ChannelIdentity.channel,
+                ChannelIdentity.external_id,
+                ChannelIdentity.language,
+                ChannelIdentity.last_inbound_at,
+                ChannelIdentity.verified_at,
+            ).where(
+                ChannelIdentity.owner_id.in_(chunk),
+                ChannelIdentity.channel.in_([c.value for c in PUSH_CHANNELS]),
+            )
+        )
+        for owner_id, identity_id, channel, external_id, language, last_in, verified in rows:
+            if owner_id is None:
+                continue
+            rank = (last_in or NEVER, verified or NEVER, identity_id)
+            if owner_id not in found or rank > found[owner_id][0]:
+                found[owner_id] = (rank, Reach(identity_id, channel, external_id, language))
+    return {owner_id: value for owner_id, (_, value) in found.items()}

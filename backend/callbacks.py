@@ -1,0 +1,310 @@
+"""Callbacks (回访): every repair and complaint is called back, on time, once.
+
+- repair done → the rating question a couple of hours later, never in quiet hours
+  (a repair finished at 20:30 is called back the next morning, inside 24 hours);
+- complaint accepted → a progress follow-up within 24 hours;
+- complaint closed (tracked to closure) → the rating question on the next working day
+  (调休-aware), inside the 3-working-day promise;
+- no answer for a day → asked once more; another day → a phone task for the
+  ambassador in the console, so 100 % of callbacks end done and counted;
+- major repairs (leaks, cracks) → a second callback two months after the work.
+Run every few minutes by the scheduler; safe to run again at any time.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend import desk, notices, ratings, sla, tickets
+from backend.actors import SYSTEM, Actor
+from backend.calendar import WorkCalendar
+from backend.care_time import QuietHours
+from backend.errors import InvalidInput
+from backend.i18n import t
+from backend.messaging import OutboundMessage
+from backend.models import CallbackTask, Deadline, Estate, Staff, Ticket, TicketEvent
+from backend.vocabulary import DeadlineState, Kind
+
+CALLBACK_AFTER = timedelta(hours=2)
+FOLLOW_UP_AFTER = timedelta(hours=2)
+RETRY_AFTER = timedelta(hours=24)
+TASK_AFTER = timedelta(hours=24)  # after the retry
+TASK_DUE_IN = timedelta(hours=8)
+SECOND_CALLBACK_LEAD = timedelta(days=7)
+COMPLAINT_CALLBACK_AT = time(10, 0)
+VISIT_WITHIN = timedelta(days=30)
+
+
+@dataclass
+class CallbackReport:
+    done: Counter[str] = field(default_factory=Counter)
+
+    def as_json(self) -> dict[str, Any]:
+        return dict(self.done)
+
+
+class _Estates:
+    """Estates and their quiet hours, loaded once per run."""
+
+    def __init__(self, estates: list[Estate]) -> None:
+        self.by_id = {e.id: e for e in estates}
+        self.quiet = {e.id: QuietHours.of(e) for e in estates}
+
+    def is_quiet(self, estate_id: int, now: datetime) -> bool:
+        return self.quiet[estate_id].is_quiet(now)
+
+
+async def _tickets(session: AsyncSession, *conditions: Any) -> list[Ticket]:
+    return list(await session.scalars(select(Ticket).where(*conditions).order_by(Ticket.id)))
+
+
+async def _last_event(session: AsyncSession, ticket_id: int, *actions: str) -> TicketEvent | None:
+    return await session.scalar(
+        select(TicketEvent)
+        .where(TicketEvent.ticket_id == ticket_id, TicketEvent.action.in_(actions))
+        .order_by(TicketEvent.id.desc())
+        .limit(1)
+    )
+
+
+def first_workday_after(cal: WorkCalendar, day: date) -> date:
+    return cal.add_workdays(day, 1)
+
+
+async def run_callbacks(session: AsyncSession, now: datetime) -> CallbackReport:
+    report = CallbackReport()
+    estates = _Estates(list(await session.scalars(select(Estate))))
+    # Repairs done: ask how it went.
+    for ticket in await _tickets(session, Ticket.kind == Kind.REPAIR, Ticket.state == "done"):
+        if (
+            ticket.resolved_at
+            and ticket.resolved_at + CALLBACK_AFTER <= now
+            and not estates.is_quiet(ticket.estate_id, now)
+        ):
+            await desk.move(
+                session, ticket, "callback", SYSTEM, note="callback question sent", now=now
+            )
+            report.done["repair_callback"] += 1
+    # Complaints tracked to closure: the callback on the next working day.
+    for ticket in await _tickets(
+        session, Ticket.kind == Kind.COMPLAINT, Ticket.state == "tracking"
+    ):
+        if ticket.resolved_at is None:
+            continue
+        estate = estates.by_id[ticket.estate_id]
+        zone = ZoneInfo(estate.timezone)
+        cal = await sla.load_calendar(session, ticket.company_id)
+        day = first_workday_after(cal, ticket.resolved_at.astimezone(zone).date())
+        when = datetime.combine(day, COMPLAINT_CALLBACK_AT, tzinfo=zone)
+        if now >= when and not estates.is_quiet(ticket.estate_id, now):
+            await desk.move(
+                session, ticket, "callback", SYSTEM, note="callback question sent", now=now
+            )
+            report.done["complaint_callback"] += 1
+    # Complaints accepted: a progress follow-up inside 24 hours.
+    pending_follow_ups = await session.execute(
+        select(Ticket, Deadline)
+        .join(Deadline, Deadline.ticket_id == Ticket.id)
+        .where(
+            Deadline.promise == "complaint.accept_callback", Deadline.state == DeadlineState.PENDING
+        )
+    )
+    for ticket, deadline in pending_follow_ups.all():
+        if deadline.started_at + FOLLOW_UP_AFTER <= now and not estates.is_quiet(
+            ticket.estate_id, now
+        ):
+            await _follow_up(session, ticket, now)
+            report.done["complaint_follow_up"] += 1
+    # Callbacks nobody answered: ask once more, then hand to a person.
+    for ticket in await _tickets(session, Ticket.state == "callback"):
+        asked = await _last_event(session, ticket.id, "transition", "reopened")
+        if asked is None or asked.to_state != "callback":
+            continue
+        retried = await _last_event(session, ticket.id, "callback_retry")
+        if retried is None or retried.at < asked.at:
+            if asked.at + RETRY_AFTER <= now and not estates.is_quiet(ticket.estate_id, now):
+                await _ask_again(session, ticket, now)
+                report.done["callback_retry"] += 1
+        elif retried.at + TASK_AFTER <= now and await _make_task(session, ticket, now):
+            report.done["callback_task"] += 1
+    # Major repairs: the second callback, a week before it is due.
+    second = await session.execute(
+        select(Ticket, Deadline)
+        .join(Deadline, Deadline.ticket_id == Ticket.id)
+        .where(
+            Deadline.promise == "repair.second_callback", Deadline.state == DeadlineState.PENDING
+        )
+    )
+    for ticket, deadline in second.all():
+        if deadline.due_at - SECOND_CALLBACK_LEAD <= now and not estates.is_quiet(
+            ticket.estate_id, now
+        ):
+            message = OutboundMessage(
+                t(ticket.language, "callback.second", number=ticket.number, summary=ticket.summary)
+            )
+            await notices.notify_owner(
+                session, ticket, message, f"second_callback:ticket:{ticket.id}"
+            )
+            await tickets.record(
+                session,
+                ticket,
+                sla.SECOND_CALLBACK,
+                SYSTEM,
+                note="second callback message sent",
+                now=now,
+            )
+            report.done["second_callback"] += 1
+    return report
+
+
+async def _follow_up(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
+    owner_of = await session.get(Staff, ticket.ambassador_id) if ticket.ambassador_id else None
+    name = (
+        f"{owner_of.shown_name} {owner_of.phone}".strip()
+        if owner_of
+        else t(ticket.language, "card.to_be_assigned")
+    )
+    text = t(ticket.language, "callback.follow_up", number=ticket.number, owner=name)
+    await notices.notify_owner(
+        session, ticket, OutboundMessage(text), f"follow_up:ticket:{ticket.id}"
+    )
+    await tickets.record(
+        session, ticket, sla.FOLLOW_UP, SYSTEM, note="progress follow-up sent", now=now
+    )
+
+
+async def _ask_again(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
+    text = t(ticket.language, "callback.retry", number=ticket.number, summary=ticket.summary)
+    message = OutboundMessage(
+        text,
+        notices.rating_buttons(ticket, ticket.language),
+        template="callback",
+        template_data={"number": ticket.number},
+    )
+    await notices.notify_owner(
+        session, ticket, message, f"callback_retry:ticket:{ticket.id}:{now:%Y%m%d%H%M}"
+    )
+    await tickets.log_event(
+        session, ticket, SYSTEM, "callback_retry", note="rating question asked again", now=now
+    )
+
+
+async def _make_task(session: AsyncSession, ticket: Ticket, now: datetime) -> bool:
+    exists = await session.scalar(
+        select(CallbackTask.id).where(
+            CallbackTask.kind == "callback",
+            CallbackTask.ticket_id == ticket.id,
+            CallbackTask.done_at.is_(None),
+        )
+    )
+    if exists:
+        return False
+    session.add(
+        CallbackTask(
+            kind="callback",
+            ticket_id=ticket.id,
+            owner_id=ticket.owner_id,
+            estate_id=ticket.estate_id,
+            assignee_id=ticket.ambassador_id,
+            due_at=now + TASK_DUE_IN,
+            created_at=now,
+        )
+    )
+    await tickets.log_event(
+        session,
+        ticket,
+        SYSTEM,
+        "callback_task",
+        note="no answer to the callback: phone callback task for the ambassador",
+        now=now,
+    )
+    await session.flush()
+    return True
+
+
+async def plan_visits(session: AsyncSession, day: date, now: datetime) -> int:
+    """New owners (moved in yesterday) get a visit/call task within their first month."""
+    from backend.models import Owner
+
+    created = 0
+    for owner in await session.scalars(
+        select(Owner).where(Owner.moved_in_on == day - timedelta(days=1))
+    ):
+        exists = await session.scalar(
+            select(CallbackTask.id).where(
+                CallbackTask.kind == "visit", CallbackTask.owner_id == owner.id
+            )
+        )
+        if exists:
+            continue
+        ambassador = await session.scalar(
+            select(Staff.id)
+            .join(Staff.estates)
+            .where(Estate.id == owner.estate_id, Staff.role == "agent", Staff.active)
+            .order_by(Staff.id)
+            .limit(1)
+        )
+        session.add(
+            CallbackTask(
+                kind="visit",
+                owner_id=owner.id,
+                estate_id=owner.estate_id,
+                assignee_id=ambassador,
+                due_at=now + VISIT_WITHIN,
+                created_at=now,
+            )
+        )
+        created += 1
+    await session.flush()
+    return created
+
+
+async def complete_task(
+    session: AsyncSession,
+    task: CallbackTask,
+    staff: Staff,
+    *,
+    outcome: str,
+    score: int | None = None,
+    note: str = "",
+    now: datetime,
+) -> CallbackTask:
+    """A person made the call: record what happened; a rating given on the phone counts."""
+    if task.done_at is not None:
+        raise InvalidInput("this callback task is already done")
+    if outcome not in ("reached", "unreachable", "refused"):
+        raise InvalidInput("outcome is reached, unreachable or refused")
+    task.done_at, task.done_by_id, task.outcome, task.score, task.note = (
+        now,
+        staff.id,
+        outcome,
+        score,
+        note.strip()[:2000],
+    )
+    if task.ticket_id is not None:
+        ticket = await session.get(Ticket, task.ticket_id)
+        assert ticket is not None
+        actor = Actor.of_staff(staff)
+        if outcome == "reached" and score is not None and ticket.state == "callback":
+            await ratings.rate(session, ticket, score, actor, channel="phone", now=now)
+        elif ticket.state == "callback":
+            await desk.move(
+                session,
+                ticket,
+                "closed",
+                actor,
+                note=f"phone callback: {outcome}. {note}".strip(),
+                now=now,
+            )
+        await tickets.log_event(
+            session, ticket, actor, "callback_task", note=f"phone callback done: {outcome}", now=now
+        )
+    await session.flush()
+    return task
