@@ -106,6 +106,8 @@ class FrontDesk:
             if turn.ticket_id is not None:
                 message.ticket_id = turn.ticket_id
             message.language = turn.lang
+            if turn.understood is not None:
+                message.intent = "urgent" if turn.understood.urgent else turn.understood.kind
             message.processed_at = turn.now
             number = None
             if turn.ticket_id is not None:

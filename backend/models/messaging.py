@@ -37,6 +37,8 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Set once the bot has answered an inbound message; NULL after a crash means "redo".
     processed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # What the bot read in an inbound message (repair/complaint/enquiry/other), for reports.
+    intent: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
 class OutboxItem(Base):

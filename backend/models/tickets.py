@@ -33,6 +33,8 @@ class Ticket(Base):
     state: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(16), default="console")
     category: Mapped[str | None] = mapped_column(String(32), default=None)
+    # What a complaint is about (noise, parking, …), for group-complaint warnings and reports.
+    topic: Mapped[str | None] = mapped_column(String(32), default=None)
     location: Mapped[str] = mapped_column(String(64), default="")
     item: Mapped[str] = mapped_column(String(64), default="")
     summary: Mapped[str] = mapped_column(String(300), default="")

@@ -60,6 +60,11 @@ class Turn:
             self._understanding = self.services.understand(self.text)
         return self._understanding
 
+    @property
+    def understood(self) -> Understanding | None:
+        """The reading of the message, if any flow needed one (reports count it)."""
+        return self._understanding
+
     def reset_understanding(self) -> None:
         self._understanding = None
 
