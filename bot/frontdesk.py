@@ -62,57 +62,68 @@ class FrontDesk:
         self._locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def handle(self, inbound: InboundMessage) -> Handled:
-        """Store, then answer; a crash between the two is repaired by ``recover``."""
-        async with self._locks[(inbound.channel, inbound.user_id)]:
-            message_id = await self.receive(inbound)
+        """Store and answer in one transaction, committed before the caller acknowledges.
+
+        A crash before the commit loses nothing: the platform was not answered and
+        sends the message again (or the web-chat client sees the error and retries).
+        """
+        async with self._locks[(inbound.channel, inbound.user_id)], self.db.session() as session:
+            message_id = await self._store(session, inbound)
             if message_id is None:
                 return Handled(None)
-            return await self.process(message_id)
+            return await self._answer(session, message_id)
 
     async def receive(self, inbound: InboundMessage) -> int | None:
+        """Only store (a channel that must acknowledge at once); ``process`` answers later."""
         async with self.db.session() as session:
-            identity = await identity_for(
-                session, inbound.channel, inbound.user_id, display_name=inbound.display_name
-            )
-            if identity.language is None and inbound.language_hint:
-                identity.language = normalize_lang(inbound.language_hint)
-            return await record_inbound(session, identity, inbound)
+            return await self._store(session, inbound)
 
     async def process(self, message_id: int) -> Handled:
         async with self.db.session() as session:
-            message = await session.get(Message, message_id, with_for_update=not self.db.is_sqlite)
-            if message is None or message.processed_at is not None:
-                return Handled(message_id)
-            turn = await self._turn(session, message)
-            try:
-                await router.route(turn)
-            except Exception:
-                log.exception("dialog failed on message %s", message_id)
-                turn.replies[:] = [OutboundMessage(turn.tr("error.sorry"))]
-            turn.conversation.updated_at = turn.now
-            # Flows edit nested dicts in place; make sure the JSON column is written.
-            flag_modified(turn.conversation, "data")
-            replies: list[Reply] = []
-            for index, reply in enumerate(turn.replies):
-                stored = await enqueue(
-                    session,
-                    key=f"reply:{message.id}:{index}",
-                    identity=turn.identity,
-                    message=reply,
-                    ticket_id=turn.ticket_id,
-                    language=turn.lang,
-                )
-                replies.append(Reply(reply, stored))
-            if turn.ticket_id is not None:
-                message.ticket_id = turn.ticket_id
-            message.language = turn.lang
-            if turn.understood is not None:
-                message.intent = "urgent" if turn.understood.urgent else turn.understood.kind
-            message.processed_at = turn.now
-            number = None
-            if turn.ticket_id is not None:
-                ticket = await session.get(Ticket, turn.ticket_id)
-                number = ticket.number if ticket else None
+            return await self._answer(session, message_id)
+
+    async def _store(self, session: AsyncSession, inbound: InboundMessage) -> int | None:
+        identity = await identity_for(
+            session, inbound.channel, inbound.user_id, display_name=inbound.display_name
+        )
+        if identity.language is None and inbound.language_hint:
+            identity.language = normalize_lang(inbound.language_hint)
+        return await record_inbound(session, identity, inbound)
+
+    async def _answer(self, session: AsyncSession, message_id: int) -> Handled:
+        message = await session.get(Message, message_id, with_for_update=not self.db.is_sqlite)
+        if message is None or message.processed_at is not None:
+            return Handled(message_id)
+        turn = await self._turn(session, message)
+        try:
+            await router.route(turn)
+        except Exception:
+            log.exception("dialog failed on message %s", message_id)
+            turn.replies[:] = [OutboundMessage(turn.tr("error.sorry"))]
+        turn.conversation.updated_at = turn.now
+        # Flows edit nested dicts in place; make sure the JSON column is written.
+        flag_modified(turn.conversation, "data")
+        replies: list[Reply] = []
+        for index, reply in enumerate(turn.replies):
+            stored = await enqueue(
+                session,
+                key=f"reply:{message.id}:{index}",
+                identity=turn.identity,
+                message=reply,
+                ticket_id=turn.ticket_id,
+                language=turn.lang,
+            )
+            replies.append(Reply(reply, stored))
+        if turn.ticket_id is not None:
+            message.ticket_id = turn.ticket_id
+        message.language = turn.lang
+        if turn.understood is not None:
+            message.intent = "urgent" if turn.understood.urgent else turn.understood.kind
+        message.processed_at = turn.now
+        number = None
+        if turn.ticket_id is not None:
+            ticket = await session.get(Ticket, turn.ticket_id)
+            number = ticket.number if ticket else None
         return Handled(message_id, tuple(replies), number)
 
     async def recover(self, older_than: timedelta = timedelta(seconds=5)) -> int:
