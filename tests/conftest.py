@@ -7,6 +7,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -101,13 +102,50 @@ async def world(session: AsyncSession) -> World:
     return w
 
 
-@pytest.fixture
-async def demo(db: Database) -> Database:
-    """The test database with ``ownerdesk demo load`` applied."""
+Snapshot = list[tuple[str, list[dict[str, Any]]]]
+
+
+async def _take_demo_snapshot(url: str) -> Snapshot:
     from backend.demo import load_demo
 
-    async with db.session() as s:
-        await load_demo(s)
+    database = Database(url)
+    try:
+        async with database.session() as s:
+            await load_demo(s)
+        snapshot: Snapshot = []
+        async with database.engine.connect() as conn:
+            for table in Base.metadata.sorted_tables:
+                rows = (await conn.execute(table.select())).mappings().all()
+                if rows:
+                    snapshot.append((table.name, [dict(r) for r in rows]))
+    finally:
+        await database.dispose()
+    await _wipe(url)
+    return snapshot
+
+
+@pytest.fixture(scope="session")
+def demo_snapshot(database_url: str) -> Snapshot:
+    """The demo data, loaded once per test run; each test gets a copy (``demo``)."""
+    return asyncio.run(_take_demo_snapshot(database_url))
+
+
+@pytest.fixture
+async def demo(db: Database, demo_snapshot: Snapshot) -> Database:
+    """The test database with ``ownerdesk demo load`` applied (restored from a snapshot:
+    loading it for real costs a second per test)."""
+    tables = Base.metadata.tables
+    async with db.engine.begin() as conn:
+        for name, rows in demo_snapshot:
+            await conn.execute(tables[name].insert(), rows)
+        if not db.is_sqlite:  # ids were given explicitly: move the sequences past them
+            for name, _ in demo_snapshot:
+                if "id" in tables[name].c:
+                    await conn.execute(
+                        text(
+                            f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT MAX(id) FROM \"{name}\"))"  # noqa: S608  (our own table names)
+                        )
+                    )
     return db
 
 

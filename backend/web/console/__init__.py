@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from backend.errors import DomainError
 from backend.i18n import normalize_lang, t
+from backend.web.console.campaign_pages import campaign_pages
 from backend.web.console.conversation_pages import conversation_pages
 from backend.web.console.kb_pages import kb_pages
 from backend.web.console.owner_pages import owner_pages
@@ -27,6 +28,7 @@ def console_router(wake: Callable[[], None]) -> APIRouter:
     router.include_router(owner_pages())
     router.include_router(staff_pages())
     router.include_router(conversation_pages(wake))
+    router.include_router(campaign_pages(wake))
     return router
 
 
