@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.errors import InvalidInput
 from backend.models import Building, HouseholdMember, Owner, Unit, WarrantyItem
-from backend.owners_import import COLUMNS, import_owners
+from backend.owners_file import COLUMNS
+from backend.owners_import import import_owners
 from tests.factories import World
 
 SAMPLE = Path(__file__).parents[2] / "samples"
