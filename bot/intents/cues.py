@@ -28,7 +28,8 @@ _CUES: dict[str, str] = {
     "repetition": (
         r"还没|还是没|一直没|至今|到现在|好几次|多少次|几次了|[两三四五六七八九十\d]次|反映了|反映过|"
         r"又坏|又漏|又来|拖了|拖到|一个月|几个月|半年|一周了|一个星期|好几天|多天|"
-        r"still\b|again\b|repeatedly\b|several times\b|many times\b|\w+ times\b|"
+        r"still\b|again\b|repeatedly\b|(?:two|three|four|five|six|several|many|multiple|"
+        r"countless|\d+) times\b|"
         r"for (?:days|weeks|months|a week|a month)\b|since last\b|how many times\b|"
         r"nobody\b|no one\b|never\b"
     ),

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import re
 
-from bot.intents.normalize import clean, fold
+from bot.intents.normalize import MAX_SCAN_CHARS, clean, fold
 from bot.intents.scan import find_all, find_first
 
-#: Units, phones and visit times sit in the first lines of even a long letter.
-MAX_ENTITY_CHARS = 2000
+#: A long letter gives its unit and visit time in its first lines and often its
+#: phone in its signature: entities are looked for in its head, then its tail.
+ENTITY_HEAD_CHARS = 600
+ENTITY_TAIL_CHARS = 300
 
 # Longer, more specific words first: the earliest match in the text wins, and at
 # the same position the longest one.
@@ -285,7 +287,14 @@ _PAST = re.compile(
 
 def extract_entities(text: str) -> dict[str, str]:
     """All entities found in ``text``; keys are absent when nothing was found."""
-    written = clean(text[: MAX_ENTITY_CHARS * 4])[:MAX_ENTITY_CHARS]
+    written = clean(text[:MAX_SCAN_CHARS])
+    if len(written) <= ENTITY_HEAD_CHARS + ENTITY_TAIL_CHARS:
+        return _entities_in(written)
+    head = _entities_in(written[:ENTITY_HEAD_CHARS])
+    return _entities_in(written[-ENTITY_TAIL_CHARS:]) | head
+
+
+def _entities_in(written: str) -> dict[str, str]:
     folded = fold(written)
     found: dict[str, str] = {}
     location = _first_lexicon_hit(folded, _LOCATION_RE) or _first_lexicon_hit(

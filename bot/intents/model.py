@@ -42,21 +42,20 @@ class IntentModel:
     def __post_init__(self) -> None:
         # Feature-major copy: one text's weights are a gather of a few hundred rows;
         # the urgency head rides along as one more column.
-        columns = [self.coef] + (
-            [self.urgent_coef[None, :]] if self.urgent_coef is not None else []
-        )
-        self._weights_by_feature = np.ascontiguousarray(np.vstack(columns).T)
-        self._offsets = np.append(self.intercept, self.urgent_intercept)[
-            : self._weights_by_feature.shape[1]
-        ]
+        weights, offsets = self.coef, self.intercept
+        if self.urgent_coef is not None:
+            weights = np.vstack([weights, self.urgent_coef])
+            offsets = np.append(offsets, self.urgent_intercept)
+        self._weights_by_feature = np.ascontiguousarray(weights.T)
+        self._offsets = offsets
 
     def scores(self, folded_texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Calibrated kind probabilities (columns in ``labels`` order) and P(urgent)."""
         raw = np.tile(self._offsets, (len(folded_texts), 1))
         for row, text in enumerate(folded_texts):
             cols, vals = self.vectorizer.features(text)
-            if cols:
-                raw[row] += np.asarray(vals) @ self._weights_by_feature[cols]
+            if len(cols):
+                raw[row] += vals @ self._weights_by_feature[cols]
         n = len(self.labels)
         kinds = softmax(raw[:, :n] / self.temperature)
         urgent = 1.0 / (1.0 + np.exp(-raw[:, n])) if raw.shape[1] > n else np.zeros(len(raw))
@@ -123,7 +122,7 @@ class IntentModel:
                 meta=header.get("meta", {}),
                 urgent_coef=(
                     np.asarray(data["urgent_coef"], dtype=np.float64)
-                    if "urgent_coef.npy" in data.files or "urgent_coef" in data.files
+                    if "urgent_coef" in data.files
                     else None
                 ),
                 urgent_intercept=float(header.get("urgent_intercept", 0.0)),

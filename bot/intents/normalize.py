@@ -18,8 +18,8 @@ from importlib import resources
 #: the first ``MAX_MODEL_CHARS - MODEL_TAIL_CHARS`` and the last ``MODEL_TAIL_CHARS``,
 #: because a long letter states its problem first and its demand last ("…否则我将
 #: 投诉到住建局"). The middle of a 100 KB letter adds nothing to the kind, only time.
-MAX_MODEL_CHARS = 1000
-MODEL_TAIL_CHARS = 250
+MAX_MODEL_CHARS = 600
+MODEL_TAIL_CHARS = 200
 #: Urgency rules and entities look a little further, still bounded.
 MAX_SCAN_CHARS = 10_000
 #: Raw input beyond this is dropped before any work, so even megabytes are cheap.
@@ -53,7 +53,9 @@ def _fold_table() -> dict[int, str]:
     for code in range(0xFF01, 0xFF5F):  # full-width ASCII block
         table[code] = chr(code - 0xFEE0)
     table[0x3000] = " "  # ideographic space
-    for src, dst in {"，": ",", "。": ".", "！": "!", "？": "?", "：": ":", "；": ";"}.items():
+    punctuation = {"，": ",", "。": ".", "！": "!", "？": "?", "：": ":", "；": ";"}
+    punctuation |= {"’": "'", "‘": "'"}
+    for src, dst in punctuation.items():
         table[ord(src)] = dst
     return table
 

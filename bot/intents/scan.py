@@ -25,10 +25,13 @@ def starts_word(text: str, start: int, left: str = "") -> bool:
     return (text[start] not in _ASCII_WORD or before not in _ASCII_WORD) and before not in left
 
 
-def find_all(pattern: re.Pattern[str], text: str, left: str = "") -> Iterator[re.Match[str]]:
-    """Matches of ``pattern`` that start at a word boundary, left to right."""
-    pos = 0
-    while (match := pattern.search(text, pos)) is not None:
+def find_all(
+    pattern: re.Pattern[str], text: str, left: str = "", pos: int = 0, endpos: int | None = None
+) -> Iterator[re.Match[str]]:
+    """Matches of ``pattern`` that start at a word boundary, left to right, within
+    ``text[pos:endpos]`` (look-behinds still see the text before ``pos``)."""
+    end = len(text) if endpos is None else endpos
+    while (match := pattern.search(text, pos, end)) is not None:
         if starts_word(text, match.start(), left):
             yield match
             pos = max(match.end(), match.start() + 1)
@@ -39,3 +42,16 @@ def find_all(pattern: re.Pattern[str], text: str, left: str = "") -> Iterator[re
 def find_first(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
     """The first match of ``pattern`` that starts at a word boundary."""
     return next(find_all(pattern, text), None)
+
+
+def windows(anchor: re.Pattern[str], text: str, before: int, after: int) -> list[tuple[int, int]]:
+    """Merged spans around each hit of a cheap ``anchor`` pattern, so that a costly
+    pattern need only be searched near the words it cannot match without."""
+    spans: list[tuple[int, int]] = []
+    for match in anchor.finditer(text):
+        lo, hi = max(0, match.start() - before), min(len(text), match.start() + after)
+        if spans and lo <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], hi))
+        else:
+            spans.append((lo, hi))
+    return spans

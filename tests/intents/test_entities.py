@@ -109,3 +109,11 @@ def test_unit_and_phone_do_not_swallow_each_other() -> None:
 def test_nothing_found_gives_an_empty_dict() -> None:
     assert extract_entities("你好") == {}
     assert extract_entities("") == {}
+
+
+def test_long_letter_entities_come_from_its_head_and_its_signature() -> None:
+    letter = "我是3栋2单元1101的业主，卫生间漏水。" + "情况说明。" * 600 + "联系电话：13812345678"
+    found = extract_entities(letter)
+    assert found["unit"] == "3栋2单元1101"
+    assert found["phone"] == "13812345678"
+    assert found["location"] == "bathroom"

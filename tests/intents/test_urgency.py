@@ -76,3 +76,15 @@ def test_cue_deep_in_a_long_letter_is_still_found() -> None:
 
 def test_empty_text_is_not_urgent() -> None:
     assert not is_urgent("")
+
+
+def test_anchored_scan_finds_what_a_full_scan_finds() -> None:
+    from bot.intents.data import load_training_examples
+    from bot.intents.normalize import normalize
+    from bot.intents.urgency import emergency_in
+
+    texts = [e.text for e in load_training_examples()] + [t for t, _ in EMERGENCIES]
+    texts += NOT_EMERGENCIES + [" ".join(texts[i : i + 12]) for i in range(0, len(texts), 12)]
+    for text in texts:
+        folded = normalize(text)
+        assert emergency_in(folded) == emergency_in(folded, anchored=False), text
