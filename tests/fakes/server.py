@@ -28,6 +28,13 @@ class Served:
     base_url: str
     database_url: str
     env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hook runs, as in a power cut or an OOM kill."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=20)
 
 
 def ownerdesk(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -57,7 +64,7 @@ def serve(
     if demo:
         ownerdesk("demo", "load", env=env)
     port = free_port()
-    log = (workdir / "serve.log").open("w")
+    log = (workdir / "serve.log").open("a")
     process = subprocess.Popen(
         [str(BIN / "ownerdesk"), "serve", "--port", str(port)],
         env=env,
@@ -78,7 +85,7 @@ def serve(
                     "ownerdesk serve did not start: " + (workdir / "serve.log").read_text()[-2000:]
                 )
             time.sleep(0.2)
-        yield Served(base, url, env)
+        yield Served(base, url, env, process)
     finally:
         process.terminate()
         try:
