@@ -12,6 +12,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import typer
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
@@ -38,6 +39,7 @@ tickets_app = typer.Typer(help="Tickets.", no_args_is_help=True)
 staff_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 kb_app = typer.Typer(help="Knowledge base for enquiries.", no_args_is_help=True)
 care_app = typer.Typer(help="Care messages and callbacks.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(owners_app, name="owners")
@@ -45,6 +47,7 @@ app.add_typer(tickets_app, name="tickets")
 app.add_typer(staff_app, name="staff")
 app.add_typer(kb_app, name="kb")
 app.add_typer(care_app, name="care")
+app.add_typer(report_app, name="report")
 
 
 class CliError(Exception):
@@ -400,6 +403,134 @@ def care_run(
         f"skipped {result['skipped']} ({result['unreachable']} unreachable); "
         f"callbacks {result['callbacks']}, visit tasks {result['visit_tasks']}"
     )
+
+
+# --- KPI report (docs/kpi.md) ---------------------------------------------------------
+
+
+@report_app.command("kpi")
+def report_kpi(
+    from_: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD")],
+    to: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (included)")],
+    estate: Annotated[str | None, typer.Option(help="Estate code (default: all)")] = None,
+    building: Annotated[str | None, typer.Option(help="Building code in --estate")] = None,
+    company: Annotated[str | None, typer.Option(help="Company code (default: the one)")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON object, last line")] = False,
+    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="Also write an XLSX file")] = None,
+    lang: Annotated[str, typer.Option(help="zh or en (text and XLSX)")] = "zh",
+) -> None:
+    """The KPIs of DOMAIN.md against their targets, SLA per promise, volumes, defects."""
+    from backend.models import Company, utcnow
+    from backend.reports import kpi_report, parse_day, period_bounds
+    from backend.reports.kpi import ids_by_codes
+    from backend.reports.text import kpi_text
+    from backend.reports.xlsx import workbook
+
+    if lang not in ("zh", "en"):
+        raise CliError("--lang is zh or en")
+    first, last = parse_day(from_, "--from"), parse_day(to, "--to")
+
+    async def work(db: Database) -> Any:
+        async with db.sessions() as session:
+            company_id, estate_id, building_id = await ids_by_codes(
+                session, company, estate, building
+            )
+            found = await session.get(Company, company_id)
+            assert found is not None
+            start, end = period_bounds(first, last, ZoneInfo(found.timezone))
+            return await kpi_report(
+                session,
+                company_id=company_id,
+                start=start,
+                end=end,
+                now=utcnow(),
+                estate_id=estate_id,
+                building_id=building_id,
+            )
+
+    report = run_db(work)
+    result = report.as_json()
+    if xlsx is not None:
+        try:
+            xlsx.write_bytes(workbook(report, lang))
+        except OSError as exc:
+            raise CliError(f"cannot write {xlsx}: {exc.strerror or exc}") from exc
+        result["xlsx"] = str(xlsx)
+    if json_out:
+        print_json(result)
+        return
+    typer.echo(kpi_text(report, lang))
+    if xlsx is not None:
+        typer.echo(f"wrote {xlsx}")
+
+
+# --- periodic reports (docs/alerts.md) -------------------------------------------------
+
+
+def _print_periodic(result: dict[str, Any], daily: bool, json_out: bool) -> None:
+    from backend import periodic_reports as reports
+
+    if json_out:
+        print_json(result)
+    else:
+        typer.echo(
+            reports.daily_text(result, "zh") if daily else reports.monthly_text(result, "zh")
+        )
+
+
+@report_app.command("daily")
+def report_daily(
+    date_: Annotated[str, typer.Option("--date", help="YYYY-MM-DD (default: yesterday)")] = "",
+    company: Annotated[str, typer.Option(help="Company code (default: the first)")] = "",
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The daily complaint report for one day: computed, stored for the console, printed."""
+    from datetime import date as date_type
+    from datetime import timedelta
+
+    from backend import periodic_reports as reports
+    from backend.models import utcnow
+
+    try:
+        day = date_type.fromisoformat(date_) if date_ else None
+    except ValueError:
+        raise CliError(f"--date must be YYYY-MM-DD, not {date_!r}") from None
+
+    async def work(db: Database) -> dict[str, Any]:
+        async with db.session() as session:
+            found = await reports.company_by_code(session, company or None)
+            local_today = utcnow().astimezone(reports.zone_of(found)).date()
+            snapshot = await reports.daily_report(
+                session, found, day or local_today - timedelta(days=1)
+            )
+            return reports.daily_view(snapshot.data)
+
+    _print_periodic(run_db(work), True, json_out)
+
+
+@report_app.command("monthly")
+def report_monthly(
+    month: Annotated[str, typer.Option("--month", help="YYYY-MM (default: last month)")] = "",
+    company: Annotated[str, typer.Option(help="Company code (default: the first)")] = "",
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The monthly report with trends against the month before."""
+    from backend import periodic_reports as reports
+    from backend.models import utcnow
+
+    first = (
+        reports.parse_month(month)
+        if month
+        else reports.previous_month(utcnow().date().replace(day=1))
+    )
+
+    async def work(db: Database) -> dict[str, Any]:
+        async with db.session() as session:
+            found = await reports.company_by_code(session, company or None)
+            snapshot = await reports.monthly_report(session, found, first)
+            return reports.monthly_view(snapshot.data)
+
+    _print_periodic(run_db(work), False, json_out)
 
 
 # --- chat ------------------------------------------------------------------------------

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     telegram_base_url: str = "https://api.telegram.org/bot"
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: str | None = Field(default=None, repr=False)
+    # Messages a second to Telegram (its limit is about 30); raised only against a fake.
+    telegram_rate: float = Field(default=30.0, gt=0)
+    # Staff group chat for the daily/monthly reports and group-complaint alerts (docs/alerts.md).
+    telegram_staff_chat: str | None = None
 
     wechat_appid: str | None = None
     wechat_secret: str | None = Field(default=None, repr=False)

@@ -213,10 +213,14 @@ async def apply_signal(
     tz: ZoneInfo,
 ) -> list[Deadline]:
     """Stop the promises this signal keeps, start the ones it begins; return new deadlines."""
+    # Open promises: still pending, or already marked breached by the SLA watch but not
+    # yet kept (keeping it late still records when, for "done late" in the reports).
     pending = (
         await session.scalars(
             select(Deadline).where(
-                Deadline.ticket_id == ticket.id, Deadline.state == DeadlineState.PENDING
+                Deadline.ticket_id == ticket.id,
+                Deadline.state.in_([DeadlineState.PENDING, DeadlineState.BREACHED]),
+                Deadline.met_at.is_(None),
             )
         )
     ).all()

@@ -16,7 +16,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import lifecycle, sla
+from backend import lifecycle, sla, topics
 from backend.actors import Actor
 from backend.errors import DomainError, IllegalTransition, InvalidInput, NotFound
 from backend.models import (
@@ -197,6 +197,7 @@ async def open_ticket(
         state=state,
         channel=channel,
         category=category,
+        topic=topics.classify(f"{summary}\n{description}") if k is Kind.COMPLAINT else None,
         location=location,
         item=item,
         summary=summary[:300],

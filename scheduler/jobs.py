@@ -15,10 +15,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from backend import periodic_reports
+from backend.alerts import detect_group_alerts
 from backend.callbacks import plan_visits, run_callbacks
 from backend.care import run_care
 from backend.db import Database
 from backend.models import Estate, utcnow
+from backend.settings import get_settings
 from backend.sla_watch import run_sla_watch
 
 log = logging.getLogger(__name__)
@@ -94,4 +97,42 @@ async def campaigns() -> None:
     async with ctx.db.session() as session:
         started = await start_due(session, ctx.clock())
     if started:
+        _woke(ctx)
+
+
+def _staff_chat() -> str | None:
+    """The staff Telegram chat, when Telegram is on and a chat is configured."""
+    settings = get_settings()
+    return settings.telegram_staff_chat if settings.telegram_enabled else None
+
+
+async def group_alerts() -> None:
+    """Group-complaint warnings and repair floods (backend/alerts.py); idempotent."""
+    ctx = _ctx()
+    async with ctx.db.session() as session:
+        report = await detect_group_alerts(session, ctx.clock(), staff_chat=_staff_chat())
+    if report:
+        log.info("group alerts: %s", report.as_json())
+        _woke(ctx)
+
+
+async def daily_report() -> None:
+    """Yesterday's complaint report, once each company's report hour has come."""
+    ctx = _ctx()
+    async with ctx.db.session() as session:
+        made = await periodic_reports.run_due_daily(session, ctx.clock(), staff_chat=_staff_chat())
+    if made:
+        log.info("daily report: %s", ", ".join(made))
+        _woke(ctx)
+
+
+async def monthly_report() -> None:
+    """Last month's report with trends, from the 1st of the month."""
+    ctx = _ctx()
+    async with ctx.db.session() as session:
+        made = await periodic_reports.run_due_monthly(
+            session, ctx.clock(), staff_chat=_staff_chat()
+        )
+    if made:
+        log.info("monthly report: %s", ", ".join(made))
         _woke(ctx)

@@ -32,6 +32,10 @@ JOBS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("callbacks", "interval", {"minutes": 5}),
     ("campaigns", "interval", {"seconds": 60}),
     ("care_daily", "cron", {"minute": 5}),  # hourly: idempotent, and it catches up after downtime
+    ("group_alerts", "interval", {"minutes": 5}),
+    # Hourly, each does its work once when due (08:00 local by default): any time zone, catch-up.
+    ("daily_report", "cron", {"minute": 10}),
+    ("monthly_report", "cron", {"minute": 20}),
 )
 
 

@@ -1,4 +1,5 @@
-"""Screenshots for the README: web chat and console (queue, ticket page) in both languages.
+"""Screenshots for the README: web chat, console (queue, ticket page) and the KPI dashboard in
+both languages.
 
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
 
@@ -8,15 +9,19 @@ Starts a real server on a throwaway database with the demo, drives Debian's Chro
 from __future__ import annotations
 
 import argparse
+import asyncio
 import shutil
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
 
 from backend.demo import DEMO_PASSWORD  # noqa: E402
+from backend.reports.simulate import seed_last_month  # noqa: E402
 from tests.browser.conftest import CHROMIUM_ARGS  # noqa: E402
 from tests.fakes.server import serve  # noqa: E402
 
@@ -72,6 +77,22 @@ def main() -> None:
                 page.wait_for_selector("#reply-text")
                 page.screenshot(path=str(args.out / f"console-ticket-{lang}.png"), full_page=True)
                 page.click("header form[action='/console/logout'] button")
+            # The KPI dashboard over last month, filled with a simulated month of tickets.
+            with ThreadPoolExecutor(1) as pool:  # Playwright's sync API owns this thread's loop
+                month = pool.submit(asyncio.run, seed_last_month(served.database_url)).result()
+            page = desk.new_page()
+            page.goto(f"{base}/console/login")
+            page.fill("#username", "manager")
+            page.fill("#password", DEMO_PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url("**/console")
+            for lang in ("zh", "en"):
+                page.goto(f"{base}/console/reports?{urlencode(month)}")
+                if (lang == "en") != ("KPI report" in page.content()):
+                    page.click("header form[action='/console/lang'] button")
+                    page.wait_for_load_state()
+                    page.goto(f"{base}/console/reports?{urlencode(month)}")
+                page.screenshot(path=str(args.out / f"dashboard-{lang}.png"), full_page=True)
             browser.close()
     for path in sorted(args.out.glob("*.png")):
         print(path.relative_to(ROOT))

@@ -50,7 +50,7 @@ async def _wipe(url: str) -> None:
     async with engine.begin() as conn:
         if is_sqlite(url):
             for name in tables:
-                await conn.execute(text(f'DELETE FROM "{name}"'))  # noqa: S608
+                await conn.execute(text(f'DELETE FROM "{name}"'))
         else:
             joined = ", ".join(f'"{n}"' for n in tables)
             await conn.execute(text(f"TRUNCATE {joined} RESTART IDENTITY CASCADE"))
@@ -143,7 +143,7 @@ async def demo(db: Database, demo_snapshot: Snapshot) -> Database:
                 if "id" in tables[name].c:
                     await conn.execute(
                         text(
-                            f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT MAX(id) FROM \"{name}\"))"  # noqa: S608  (our own table names)
+                            f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT MAX(id) FROM \"{name}\"))"
                         )
                     )
     return db

@@ -1,5 +1,6 @@
 """The OwnerDesk schema. Import models from here."""
 
+from backend.models.alerts import GroupAlert, GroupAlertTicket, ReportSnapshot
 from backend.models.base import Base, UTCDateTime, utcnow
 from backend.models.content import Campaign, KbEntry
 from backend.models.messaging import Conversation, Message, OutboxItem, PlatformState
@@ -42,6 +43,8 @@ __all__ = [
     "Conversation",
     "Deadline",
     "Estate",
+    "GroupAlert",
+    "GroupAlertTicket",
     "HouseholdMember",
     "KbEntry",
     "Message",
@@ -49,6 +52,7 @@ __all__ = [
     "Owner",
     "PlatformState",
     "Rating",
+    "ReportSnapshot",
     "SlaPolicy",
     "Staff",
     "Ticket",

@@ -16,6 +16,7 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("channel", "platform_message_id"),
         Index("ix_messages_owner_created", "owner_id", "created_at"),
+        Index("ix_messages_created", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

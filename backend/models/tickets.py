@@ -18,13 +18,17 @@ class Ticket(Base):
         Index("ix_tickets_estate_state", "estate_id", "state"),
         Index("ix_tickets_unit_created", "unit_id", "created_at"),
         Index("ix_tickets_created", "created_at"),
+        # Reports: same owner / chat account within 24 h, repeat chains.
+        Index("ix_tickets_owner_created", "owner_id", "created_at"),
+        Index("ix_tickets_identity_created", "identity_id", "created_at"),
+        Index("ix_tickets_repeat_of_id", "repeat_of_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
     estate_id: Mapped[int] = mapped_column(ForeignKey("estates.id"))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), default=None)
-    owner_id: Mapped[int | None] = mapped_column(ForeignKey("owners.id"), index=True, default=None)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("owners.id"), default=None)
     identity_id: Mapped[int | None] = mapped_column(
         ForeignKey("channel_identities.id"), default=None
     )
@@ -74,6 +78,7 @@ class TicketEvent(Base):
     """One row per thing that happened to a ticket: who, when, from, to, note."""
 
     __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_ticket_events_state_at", "to_state", "at", "action", "ticket_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
@@ -94,7 +99,19 @@ class Deadline(Base):
     """One promise made on one ticket, with its due time and whether it was kept."""
 
     __tablename__ = "deadlines"
-    __table_args__ = (Index("ix_deadlines_state_due", "state", "due_at"),)
+    __table_args__ = (
+        Index("ix_deadlines_state_due", "state", "due_at"),
+        # The SLA report reads this index alone.
+        Index(
+            "ix_deadlines_promise_due",
+            "promise",
+            "due_at",
+            "state",
+            "met_at",
+            "started_at",
+            "ticket_id",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
@@ -112,6 +129,7 @@ class Deadline(Base):
 
 class Rating(Base):
     __tablename__ = "ratings"
+    __table_args__ = (Index("ix_ratings_created", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)

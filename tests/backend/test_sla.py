@@ -274,6 +274,7 @@ async def test_mark_breaches_records_overdue_deadlines(session: AsyncSession, wo
     )
     d = (await deadlines(session, ticket))["repair.dispatch"]
     assert d.state == "breached"
+    assert d.met_at == NOW + timedelta(minutes=30)  # kept late: the time is still recorded
 
 
 def test_due_at_arithmetic() -> None:

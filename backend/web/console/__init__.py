@@ -9,12 +9,17 @@ from fastapi.responses import RedirectResponse, Response
 
 from backend.errors import DomainError
 from backend.i18n import normalize_lang, t
+from backend.web.console.alert_pages import alert_pages
+from backend.web.console.callback_pages import callback_pages
 from backend.web.console.campaign_pages import campaign_pages
 from backend.web.console.conversation_pages import conversation_pages
+from backend.web.console.household_export import household_export
 from backend.web.console.kb_pages import kb_pages
 from backend.web.console.owner_pages import owner_pages
 from backend.web.console.pages import console_pages
+from backend.web.console.periodic_pages import periodic_pages
 from backend.web.console.render import render
+from backend.web.console.report_pages import report_pages
 from backend.web.console.security import CsrfFailed, LoginRequired, login_url
 from backend.web.console.staff_pages import staff_pages
 from backend.web.errors import error_response
@@ -26,9 +31,14 @@ def console_router(wake: Callable[[], None]) -> APIRouter:
     router.include_router(console_pages(wake))
     router.include_router(kb_pages())
     router.include_router(owner_pages())
+    router.include_router(household_export())
+    router.include_router(alert_pages(wake))
+    router.include_router(periodic_pages())
+    router.include_router(report_pages())
     router.include_router(staff_pages())
     router.include_router(conversation_pages(wake))
     router.include_router(campaign_pages(wake))
+    router.include_router(callback_pages())
     return router
 
 
