@@ -1,34 +1,33 @@
-"""Who a campaign goes to and what each owner receives.
+"""Who a campaign goes to: the filters, checking them, and the owners they select.
 
 An audience is a set of filters (estates, buildings, stages, languages, household
 members) over one company's owners, minus owners who opted out of the campaign's care
-type; of those, the ones with a push channel are reachable. Texts are staff-written
-with ``{name}`` and ``{estate}`` placeholders, filled per owner; anything else in
-braces is left as written, so a stray brace never breaks a send.
+type; of those, the ones with a push channel are reachable.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.bulk_outbox import Outgoing, Reach, enqueue_many, reach
-from backend.care_time import QuietHours, care_moment
+from backend.bulk_outbox import Reach
 from backend.errors import InvalidInput
-from backend.i18n import normalize_lang, t
-from backend.messaging import Button, OutboundMessage
-from backend.models import Building, Campaign, Estate, HouseholdMember, Owner, Unit
-from backend.vocabulary import CareType, Language, Relation, Stage
-
-PLACEHOLDER = re.compile(r"\{(\w+)\}")
-TEMPLATE = "campaign"  # WeChat template key outside the 48-hour window
+from backend.i18n import normalize_lang
+from backend.models import (
+    Building,
+    Campaign,
+    ChannelIdentity,
+    Estate,
+    HouseholdMember,
+    Owner,
+    Unit,
+)
+from backend.vocabulary import PUSH_CHANNELS, CareType, Language, Relation, Stage
 
 
 class CampaignKind(StrEnum):
@@ -38,7 +37,7 @@ class CampaignKind(StrEnum):
 
 class CampaignState(StrEnum):
     DRAFT = "draft"
-    AWAITING_APPROVAL = "awaiting_approval"
+    PENDING_APPROVAL = "pending_approval"
     SCHEDULED = "scheduled"
     RUNNING = "running"
     PAUSED = "paused"
@@ -148,11 +147,10 @@ class Audience:
         return next((r for r in self.recipients if r.language == language), None)
 
 
-async def select_audience(session: AsyncSession, campaign: Campaign) -> Audience:
+def _matching(query: Any, campaign: Campaign) -> Any:
+    """``query`` (which has ``owners`` in its FROM) narrowed to the campaign's audience."""
     spec = AudienceSpec.of(campaign.audience)
-    query = select(
-        Owner.id, Owner.estate_id, Owner.name, Owner.language, Owner.care_opt_outs
-    ).where(Owner.company_id == campaign.company_id)
+    query = query.where(Owner.company_id == campaign.company_id)
     if spec.estate_ids:
         query = query.where(Owner.estate_id.in_(spec.estate_ids))
     if spec.building_ids:
@@ -168,153 +166,65 @@ async def select_audience(session: AsyncSession, campaign: Campaign) -> Audience
                 HouseholdMember.relation.in_(spec.relations),
             )
         )
+    return query
+
+
+async def _push_channels(session: AsyncSession, campaign: Campaign) -> dict[int, Reach]:
+    """Each audience owner's push channel, ranked as ``messaging.latest_identity`` ranks
+    them (last written from, then last verified): one query for the whole audience.
+
+    The channel is checked here, not in SQL: a channel condition tempts PostgreSQL, on
+    tables not analysed yet (just after an import), into scanning that index once per
+    owner, which takes minutes for 100,000 owners.
+    """
+    push = {c.value for c in PUSH_CHANNELS}
+    query = _matching(
+        select(
+            ChannelIdentity.owner_id,
+            ChannelIdentity.id,
+            ChannelIdentity.channel,
+            ChannelIdentity.external_id,
+            ChannelIdentity.language,
+        ).join(Owner, Owner.id == ChannelIdentity.owner_id),
+        campaign,
+    ).order_by(
+        ChannelIdentity.owner_id,
+        ChannelIdentity.last_inbound_at.desc().nulls_last(),
+        ChannelIdentity.verified_at.desc().nulls_last(),
+        ChannelIdentity.id.desc(),
+    )
+    found: dict[int, Reach] = {}
+    for owner_id, identity_id, channel, external_id, language in await session.execute(query):
+        if channel in push and owner_id not in found:  # the first ranks highest
+            found[owner_id] = Reach(identity_id, channel, external_id, language)
+    return found
+
+
+async def select_audience(session: AsyncSession, campaign: Campaign) -> Audience:
+    """The owners a campaign reaches, in owner order, and how many it cannot."""
+    languages = AudienceSpec.of(campaign.audience).languages
     opt_out = care_type(campaign).value
+    channels = await _push_channels(session, campaign)
+    owners = _matching(
+        select(Owner.id, Owner.estate_id, Owner.name, Owner.language, Owner.care_opt_outs),
+        campaign,
+    ).order_by(Owner.id)
     audience = Audience()
-    owners = []
-    for owner_id, estate_id, name, language, opt_outs in await session.execute(
-        query.order_by(Owner.id)
-    ):
+    for owner_id, estate_id, name, language, opt_outs in await session.execute(owners):
+        reach = channels.get(owner_id)
+        lang = reach.language if reach and reach.language else language
+        lang = lang if lang in ("zh", "en") else normalize_lang(lang)
+        if languages and lang not in languages:
+            continue
         if opt_out in (opt_outs or ()):
             audience.opted_out += 1
-        else:
-            owners.append((owner_id, estate_id, name, language))
-    reachable = await reach(session, [o[0] for o in owners])
-    for owner_id, estate_id, name, language in owners:
-        found = reachable.get(owner_id)
-        lang = normalize_lang(found.language if found and found.language else language)
-        if spec.languages and lang not in spec.languages:
-            continue
-        if found is None:
+        elif reach is None:
             audience.unreachable += 1
         else:
-            audience.recipients.append(Recipient(owner_id, estate_id, name, lang, found))
+            audience.recipients.append(Recipient(owner_id, estate_id, name, lang, reach))
     return audience
-
-
-def render(text: str, values: Mapping[str, str]) -> str:
-    """Known placeholders filled, unknown ones (and stray braces) left as written."""
-    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
-
-
-def estate_name(estate: Estate | None, lang: str) -> str:
-    if estate is None:
-        return ""
-    return estate.name_en if lang == "en" and estate.name_en else estate.name
-
-
-class Composer:
-    """Builds each owner's message; the per-language parts are made once, not per owner."""
-
-    def __init__(self, campaign: Campaign, estates: Mapping[int, Estate]) -> None:
-        self.campaign = campaign
-        self.estates = estates
-        kind = care_type(campaign).value
-        self.buttons = {
-            lang: (Button(t(lang, "campaign.unsubscribe"), f"unsubscribe:{kind}"),)
-            for lang in ("zh", "en")
-        }
-
-    def text(self, lang: str, name: str, estate_id: int) -> str:
-        source = self.campaign.text_en if lang == "en" else self.campaign.text_zh
-        estate = estate_name(self.estates.get(estate_id), lang)
-        return render(source, {"name": name, "estate": estate})
-
-    def message(self, recipient: Recipient) -> OutboundMessage:
-        lang = recipient.language
-        estate = estate_name(self.estates.get(recipient.estate_id), lang)
-        return OutboundMessage(
-            text=self.text(lang, recipient.name, recipient.estate_id),
-            buttons=self.buttons[lang],
-            template=TEMPLATE,
-            template_data={"name": recipient.name, "estate": estate},
-        )
 
 
 async def company_estates(session: AsyncSession, company_id: int) -> dict[int, Estate]:
     rows = await session.scalars(select(Estate).where(Estate.company_id == company_id))
     return {e.id: e for e in rows}
-
-
-def send_times(
-    campaign: Campaign, estates: Iterable[Estate], now: datetime
-) -> dict[int, datetime]:
-    """Per estate, when its owners' messages may go: never inside its quiet hours.
-
-    A holiday greeting goes at the estate's care hour on the festival day (or now, if
-    that has passed); anything else as soon as it is started.
-    """
-    times = {}
-    for estate in estates:
-        if campaign.kind == CampaignKind.HOLIDAY and campaign.scheduled_at is not None:
-            day = campaign.scheduled_at.astimezone(QuietHours.of(estate).zone).date()
-            times[estate.id] = care_moment(estate, day, now)
-        else:
-            times[estate.id] = QuietHours.of(estate).next_allowed(now)
-    return times
-
-
-async def plan(session: AsyncSession, campaign: Campaign, now: datetime) -> int:
-    """One outbox row per reachable owner; returns how many were newly queued.
-
-    Keyed ``campaign:{id}:owner:{owner}``, so planning again (a retried job, a double
-    click) queues nothing twice.
-    """
-    audience = await select_audience(session, campaign)
-    estates = await company_estates(session, campaign.company_id)
-    times = send_times(campaign, estates.values(), now)
-    composer = Composer(campaign, estates)
-    return await enqueue_many(
-        session,
-        (
-            Outgoing(
-                key=outbox_key(campaign.id, r.owner_id),
-                channel=r.reach.channel,
-                chat_id=r.reach.chat_id,
-                identity_id=r.reach.identity_id,
-                owner_id=r.owner_id,
-                message=composer.message(r),
-                not_before=times.get(r.estate_id, now),
-                language=r.language,
-                campaign_id=campaign.id,
-            )
-            for r in audience.recipients
-        ),
-    )
-
-
-@dataclass(frozen=True)
-class Preview:
-    """What staff see before sending: the counts and each language's text for one owner."""
-
-    reachable: int
-    unreachable: int
-    opted_out: int
-    by_language: dict[str, int]
-    texts: dict[str, str]  # language → text rendered for a sample owner
-    samples: dict[str, str]  # language → that owner's name ("" for a made-up example)
-
-    @property
-    def total(self) -> int:
-        return self.reachable + self.unreachable
-
-
-async def preview(session: AsyncSession, campaign: Campaign) -> Preview:
-    audience = await select_audience(session, campaign)
-    estates = await company_estates(session, campaign.company_id)
-    composer = Composer(campaign, estates)
-    spec = AudienceSpec.of(campaign.audience)
-    fallback_estate = spec.estate_ids[0] if spec.estate_ids else min(estates, default=0)
-    texts, samples, counts = {}, {}, {"zh": 0, "en": 0}
-    for recipient in audience.recipients:
-        counts[recipient.language] += 1
-    for lang in ("zh", "en"):
-        sample = audience.sample(lang)
-        if sample is not None:
-            texts[lang] = composer.text(lang, sample.name, sample.estate_id)
-            samples[lang] = sample.name
-        else:
-            texts[lang] = composer.text(lang, t(lang, "campaign.sample_name"), fallback_estate)
-            samples[lang] = ""
-    return Preview(
-        len(audience.recipients), audience.unreachable, audience.opted_out, counts, texts, samples
-    )

@@ -8,7 +8,7 @@ platform. Nothing here knows a platform.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -64,7 +64,12 @@ class OutboundMessage:
     photo: str | None = None
 
     def to_payload(self) -> dict[str, Any]:
-        return asdict(self)
+        # By hand: asdict() deep-copies recursively, ten times slower, which a campaign
+        # to 100,000 owners notices. Every field is kept (``_OUTBOUND_FIELDS``).
+        payload = {name: getattr(self, name) for name in _OUTBOUND_FIELDS}
+        payload["buttons"] = [{"label": b.label, "value": b.value} for b in self.buttons]
+        payload["template_data"] = dict(self.template_data)
+        return payload
 
     @classmethod
     def from_payload(cls, data: dict[str, Any]) -> OutboundMessage:
@@ -75,6 +80,9 @@ class OutboundMessage:
             template_data=dict(data.get("template_data") or {}),
             photo=data.get("photo"),
         )
+
+
+_OUTBOUND_FIELDS = tuple(f.name for f in fields(OutboundMessage))
 
 
 # --- identities ------------------------------------------------------------------------

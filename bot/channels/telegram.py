@@ -102,6 +102,8 @@ class TelegramSender:
     def __init__(self, settings: Settings) -> None:
         if not settings.telegram_token:
             raise ValueError("TelegramSender needs OWNERDESK_TELEGRAM_TOKEN")
+        if settings.telegram_rate != self.limits.per_second:  # OWNERDESK_TELEGRAM_RATE
+            self.limits = RateLimits(settings.telegram_rate, self.limits.per_chat_interval)
         self.bot = Bot(
             settings.telegram_token,
             base_url=settings.telegram_base_url,

@@ -141,7 +141,7 @@ async def _buildings(console: Console) -> list[tuple[Building, Estate]]:
         .where(Estate.id.in_(console.ctx.estate_ids))
         .order_by(Estate.id, Building.code)
     )
-    return [(b, e) for b, e in rows.tuples()]
+    return [(b, e) for b, e in rows]
 
 
 def campaign_pages(wake: Wake) -> APIRouter:
