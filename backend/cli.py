@@ -374,7 +374,9 @@ def care_run(
     from backend.models import utcnow
 
     try:
-        day = date_type.fromisoformat(date_) if date_ else utcnow().date()
+        # Default: today in the service's time zone (OWNERDESK_TIMEZONE), not UTC's date.
+        here = ZoneInfo(get_settings().timezone)
+        day = date_type.fromisoformat(date_) if date_ else utcnow().astimezone(here).date()
     except ValueError:
         raise CliError(f"--date must be YYYY-MM-DD, not {date_!r}") from None
 
@@ -518,16 +520,17 @@ def report_monthly(
     from backend import periodic_reports as reports
     from backend.models import utcnow
 
-    first = (
-        reports.parse_month(month)
-        if month
-        else reports.previous_month(utcnow().date().replace(day=1))
-    )
+    first = reports.parse_month(month) if month else None
 
     async def work(db: Database) -> dict[str, Any]:
         async with db.session() as session:
             found = await reports.company_by_code(session, company or None)
-            snapshot = await reports.monthly_report(session, found, first)
+            # "Last month" in the company's time zone: on the 1st before 08:00 in
+            # Shanghai, UTC is still in the month before.
+            local_month = utcnow().astimezone(reports.zone_of(found)).date().replace(day=1)
+            snapshot = await reports.monthly_report(
+                session, found, first or reports.previous_month(local_month)
+            )
             return reports.monthly_view(snapshot.data)
 
     _print_periodic(run_db(work), False, json_out)

@@ -73,6 +73,27 @@ class FrontDesk:
                 return Handled(None)
             return await self._answer(session, message_id)
 
+    async def handle_stored_first(
+        self, inbound: InboundMessage, stored: asyncio.Future[int | None]
+    ) -> Handled:
+        """Commit the message, resolve ``stored``, then answer in a second transaction.
+
+        For a channel that must acknowledge before the answer is ready (WeChat wants an
+        HTTP answer within 5 s): once ``stored`` is resolved the message is safe, and a
+        crash before the answer leaves it to ``recover``.
+        """
+        async with self._locks[(inbound.channel, inbound.user_id)]:
+            try:
+                message_id = await self.receive(inbound)
+            except BaseException as exc:
+                if not stored.done():
+                    stored.set_exception(exc)
+                raise
+            stored.set_result(message_id)
+            if message_id is None:
+                return Handled(None)
+            return await self.process(message_id)
+
     async def receive(self, inbound: InboundMessage) -> int | None:
         """Only store (a channel that must acknowledge at once); ``process`` answers later."""
         async with self.db.session() as session:

@@ -18,6 +18,8 @@ from sqlalchemy import select
 from backend import periodic_reports
 from backend.alerts import detect_group_alerts
 from backend.callbacks import plan_visits, run_callbacks
+from backend.campaign_holidays import holiday_drafts
+from backend.campaigns import start_due
 from backend.care import run_care
 from backend.db import Database
 from backend.models import Estate, utcnow
@@ -73,7 +75,8 @@ async def callbacks() -> None:
 
 
 async def care_daily() -> None:
-    """Today's care messages for every estate's local date (usually one date)."""
+    """Today's care messages for every estate's local date (usually one date), and the
+    holiday campaign drafts of the coming festivals for companies that approve them."""
     ctx = _ctx()
     now = ctx.clock()
     async with ctx.db.session() as session:
@@ -82,18 +85,18 @@ async def care_daily() -> None:
         async with ctx.db.session() as session:
             report = await run_care(session, day, now)
             visits = await plan_visits(session, day, now)
+            # Companies that greet festivals by approved campaign get their drafts here.
+            drafts = await holiday_drafts(session, day)
         if report.enqueued or visits:
             log.info("care %s: %s, %d visit task(s)", day, report.as_json(), visits)
+        for draft in drafts:
+            log.info("holiday campaign drafted for approval: %s", draft.name)
     _woke(ctx)
 
 
 async def campaigns() -> None:
     """Start campaigns whose time has come (the campaign service decides)."""
     ctx = _ctx()
-    try:
-        from backend.campaigns import start_due
-    except ImportError:
-        return
     async with ctx.db.session() as session:
         started = await start_due(session, ctx.clock())
     if started:

@@ -236,10 +236,21 @@ class WeChatCallback:
     async def _handle_in_time(self, inbound: InboundMessage) -> Handled | None:
         """The front desk's answer if it comes within the passive-reply deadline, else None.
 
-        The work is never cancelled: late answers are in the outbox when it finishes.
+        The message is committed before anything is answered (a failure to store is a
+        503, and WeChat sends it again); only the answer may come late, through the
+        outbox. The work is never cancelled.
         """
-        task = asyncio.create_task(self.desk.handle(inbound))
-        done, _ = await asyncio.wait({task}, timeout=self.passive_timeout)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        stored: asyncio.Future[int | None] = loop.create_future()
+        task = asyncio.create_task(self.desk.handle_stored_first(inbound, stored))
+        try:
+            await stored
+        except BaseException:
+            await asyncio.gather(task, return_exceptions=True)  # its failure is ours
+            raise
+        left = max(0.0, self.passive_timeout - (loop.time() - started))
+        done, _ = await asyncio.wait({task}, timeout=left)
         if task in done:
             return task.result()
         self.stats.late += 1

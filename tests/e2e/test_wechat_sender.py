@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from backend import desk, tickets
@@ -168,6 +168,13 @@ async def test_a_slow_answer_goes_out_through_the_outbox(
     async with wechat_harness(settings, demo, fake, passive_timeout=0.0) as wx:
         pushed = await wx.push.text(ZHANG, "物业费怎么交？")
         assert pushed.status == 200 and pushed.response.text == "success"
+        async with wx.db.session() as s:  # acknowledged, so already stored for good
+            stored = await s.scalar(
+                select(func.count())
+                .select_from(Message)
+                .where(Message.direction == "in", Message.text == "物业费怎么交？")
+            )
+        assert stored == 1
         callback = wx.callback
         await callback.drain()  # the dialog finishes in the background
         await wx.deliver()

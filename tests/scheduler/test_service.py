@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from backend.db import Database
-from backend.models import OutboxItem, Owner
+from backend.models import Campaign, Company, OutboxItem, Owner
 from backend.settings import Settings
 from scheduler import jobs
 from scheduler.service import JOBS, SchedulerService, sync_url
@@ -94,3 +94,21 @@ def test_jobs_need_configuring() -> None:
     with pytest.raises(RuntimeError, match="configure"):
         asyncio.run(jobs.sla_watch())
     assert Path(jobs.__file__).exists()
+
+
+async def test_the_daily_care_job_drafts_holiday_campaigns_for_approval(demo: Database) -> None:
+    """A company that greets festivals by campaign finds the drafts waiting, made once."""
+    async with demo.session() as s:
+        company = await s.scalar(select(Company).where(Company.code == "DEMO"))
+        assert company is not None
+        company.settings = {**company.settings, "holiday_campaigns": True}
+    clock = datetime(2027, 9, 28, 2, 5, tzinfo=UTC)  # 10:05 in Shanghai
+    jobs.configure(demo, clock=lambda: clock)
+    await jobs.care_daily()
+    await jobs.care_daily()  # the next hourly run: nothing new
+    async with demo.session() as s:
+        made = list(await s.scalars(select(Campaign).order_by(Campaign.id)))
+    assert [(c.festival, c.festival_year, c.state) for c in made] == [
+        ("national_day", 2027, "pending_approval"),
+        ("double_ninth", 2027, "pending_approval"),
+    ]

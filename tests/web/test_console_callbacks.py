@@ -60,3 +60,13 @@ async def test_other_estates_tasks_are_not_found(console: ConsoleClient, runtime
     assert (
         await console.post(f"/console/callbacks/{task.id}", outcome="reached")
     ).status_code == 404
+
+
+async def test_technicians_do_not_see_the_phone_list(
+    console: ConsoleClient, runtime: Runtime
+) -> None:
+    """Owners' names and phones are front-desk work: a technician gets 403, no link."""
+    await callback_task(runtime, "DEMO-A")
+    await console.login("tech.a")
+    assert (await console.http.get("/console/callbacks")).status_code == 403
+    assert "/console/callbacks" not in (await console.http.get("/console/")).text

@@ -26,7 +26,9 @@ def callback_pages() -> APIRouter:
     async def callback_list(
         console: Annotated[Console, Depends(console_user)], done: str = ""
     ) -> HTMLResponse:
-        console.ctx.require(Permission.VIEW_TICKETS)
+        # Phone callbacks show owners' names and phones: front-desk work, not a
+        # technician's (who sees only the tickets dispatched to them).
+        console.ctx.require(Permission.VIEW_OWNERS)
         query = (
             select(CallbackTask, Ticket, Owner, Unit.number)
             .outerjoin(Ticket, Ticket.id == CallbackTask.ticket_id)
