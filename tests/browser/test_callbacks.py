@@ -1,4 +1,7 @@
-"""The callback task list in a browser: an ambassador records a phone callback."""
+"""The callback task list in a browser: an ambassador records a phone callback.
+
+With ``OWNERDESK_SCREENSHOTS=DIR`` the list is also saved as a PNG (docs/screenshots).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from backend.actors import SYSTEM
 from backend.callbacks import RETRY_AFTER, TASK_AFTER, run_callbacks
 from backend.db import Database
 from backend.models import CallbackTask, Estate, Ticket, utcnow
+from tests.browser.test_campaigns import shoot
 from tests.browser.test_console_flow import login
 from tests.fakes.server import Served
 
@@ -43,10 +47,11 @@ def test_an_ambassador_records_a_phone_callback(browser: Any, served: Served) ->
     # Playwright's sync API runs an event loop in this thread: use another for the database.
     with ThreadPoolExecutor(1) as pool:
         task_id = pool.submit(asyncio.run, make_task(served.database_url)).result()
-    page = browser.new_page()
+    page = browser.new_page(viewport={"width": 1280, "height": 640})
     login(page, served.base_url, "agent.a")
     page.click("header >> text=回访任务")
     row = page.locator(f"tr[data-task='{task_id}']")
+    shoot(page, "callbacks-zh")
     row.locator("select[name=outcome]").select_option("reached")
     row.locator("select[name=score]").select_option("4")
     row.locator("input[name=note]").fill("电话回访，业主满意")
