@@ -41,6 +41,11 @@ SECOND_CALLBACK_LEAD = timedelta(days=7)
 COMPLAINT_CALLBACK_AT = time(10, 0)
 VISIT_WITHIN = timedelta(days=30)
 
+# Phone tasks (CallbackTask.kind): an unanswered callback, and the follow-ups that could
+# not be sent because the owner has no chat account; done, the latter keep their promise.
+CALLBACK_TASK, FOLLOW_UP_TASK, SECOND_CALLBACK_TASK = "callback", "follow_up", "second_callback"
+PROMISE_OF_TASK = {FOLLOW_UP_TASK: sla.FOLLOW_UP, SECOND_CALLBACK_TASK: sla.SECOND_CALLBACK}
+
 
 @dataclass
 class CallbackReport:
@@ -120,8 +125,9 @@ async def run_callbacks(session: AsyncSession, now: datetime) -> CallbackReport:
         if deadline.started_at + FOLLOW_UP_AFTER <= now and not estates.is_quiet(
             ticket.estate_id, now
         ):
-            await _follow_up(session, ticket, now)
-            report.done["complaint_follow_up"] += 1
+            done = await _follow_up(session, ticket, now)
+            if done:
+                report.done[done] += 1
     # Callbacks nobody answered: ask once more, then hand to a person.
     for ticket in await _tickets(session, Ticket.state == "callback"):
         asked = await _last_event(session, ticket.id, "transition", "reopened")
@@ -149,22 +155,27 @@ async def run_callbacks(session: AsyncSession, now: datetime) -> CallbackReport:
             message = OutboundMessage(
                 t(ticket.language, "callback.second", number=ticket.number, summary=ticket.summary)
             )
-            await notices.notify_owner(
+            if await notices.notify_owner(
                 session, ticket, message, f"second_callback:ticket:{ticket.id}"
-            )
-            await tickets.record(
-                session,
-                ticket,
-                sla.SECOND_CALLBACK,
-                SYSTEM,
-                note="second callback message sent",
-                now=now,
-            )
-            report.done["second_callback"] += 1
+            ):
+                await tickets.record(
+                    session,
+                    ticket,
+                    sla.SECOND_CALLBACK,
+                    SYSTEM,
+                    note="second callback message sent",
+                    now=now,
+                )
+                report.done["second_callback"] += 1
+            elif await _make_task(session, ticket, now, kind=SECOND_CALLBACK_TASK):
+                report.done["second_callback_task"] += 1
     return report
 
 
-async def _follow_up(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
+async def _follow_up(session: AsyncSession, ticket: Ticket, now: datetime) -> str | None:
+    """The progress message, or a phone task when the owner has no chat account to
+    receive it (the promise is kept when the call is recorded, never by a message
+    that went nowhere)."""
     owner_of = await session.get(Staff, ticket.ambassador_id) if ticket.ambassador_id else None
     name = (
         f"{owner_of.shown_name} {owner_of.phone}".strip()
@@ -172,12 +183,15 @@ async def _follow_up(session: AsyncSession, ticket: Ticket, now: datetime) -> No
         else t(ticket.language, "card.to_be_assigned")
     )
     text = t(ticket.language, "callback.follow_up", number=ticket.number, owner=name)
-    await notices.notify_owner(
+    if not await notices.notify_owner(
         session, ticket, OutboundMessage(text), f"follow_up:ticket:{ticket.id}"
-    )
+    ):
+        made = await _make_task(session, ticket, now, kind=FOLLOW_UP_TASK)
+        return "complaint_follow_up_task" if made else None
     await tickets.record(
         session, ticket, sla.FOLLOW_UP, SYSTEM, note="progress follow-up sent", now=now
     )
+    return "complaint_follow_up"
 
 
 async def _ask_again(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
@@ -196,10 +210,19 @@ async def _ask_again(session: AsyncSession, ticket: Ticket, now: datetime) -> No
     )
 
 
-async def _make_task(session: AsyncSession, ticket: Ticket, now: datetime) -> bool:
+_TASK_NOTES = {
+    "callback": "no answer to the callback: phone callback task for the ambassador",
+    "follow_up": "owner not reachable by chat: phone follow-up task for the ambassador",
+    "second_callback": "owner not reachable by chat: phone second callback task",
+}
+
+
+async def _make_task(
+    session: AsyncSession, ticket: Ticket, now: datetime, *, kind: str = CALLBACK_TASK
+) -> bool:
     exists = await session.scalar(
         select(CallbackTask.id).where(
-            CallbackTask.kind == "callback",
+            CallbackTask.kind == kind,
             CallbackTask.ticket_id == ticket.id,
             CallbackTask.done_at.is_(None),
         )
@@ -208,7 +231,7 @@ async def _make_task(session: AsyncSession, ticket: Ticket, now: datetime) -> bo
         return False
     session.add(
         CallbackTask(
-            kind="callback",
+            kind=kind,
             ticket_id=ticket.id,
             owner_id=ticket.owner_id,
             estate_id=ticket.estate_id,
@@ -222,7 +245,7 @@ async def _make_task(session: AsyncSession, ticket: Ticket, now: datetime) -> bo
         ticket,
         SYSTEM,
         "callback_task",
-        note="no answer to the callback: phone callback task for the ambassador",
+        note=_TASK_NOTES[kind],
         now=now,
     )
     await session.flush()
@@ -294,6 +317,15 @@ async def complete_task(
         actor = Actor.of_staff(staff)
         if outcome == "reached" and score is not None and ticket.state == "callback":
             await ratings.rate(session, ticket, score, actor, channel="phone", now=now)
+        elif task.kind in PROMISE_OF_TASK:  # the follow-up made by phone keeps its promise
+            await tickets.record(
+                session,
+                ticket,
+                PROMISE_OF_TASK[task.kind],
+                actor,
+                note=f"phone {task.kind.replace('_', ' ')}: {outcome}",
+                now=now,
+            )
         elif ticket.state == "callback":
             await desk.move(
                 session,

@@ -164,7 +164,7 @@ class CallbackTask(Base):
     __table_args__ = (UniqueConstraint("kind", "ticket_id", "owner_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # callback | visit
+    kind: Mapped[str] = mapped_column(String(16))  # callback | follow_up | second_callback | visit
     ticket_id: Mapped[int | None] = mapped_column(
         ForeignKey("tickets.id"), index=True, default=None
     )

@@ -178,3 +178,63 @@ async def test_new_owners_get_a_visit_task(session: AsyncSession, world: World) 
     world.owner.moved_in_on = date(2026, 11, 25)
     assert await plan_visits(session, date(2026, 11, 26), local(2026, 11, 26, 9, 0)) == 1
     assert await plan_visits(session, date(2026, 11, 26), local(2026, 11, 26, 10, 0)) == 0
+
+
+async def test_owners_without_a_chat_account_get_their_follow_ups_by_phone(
+    session: AsyncSession, world: World
+) -> None:
+    """A follow-up that could reach nobody is a phone task; the promise is kept by the call."""
+    accepted = local(2026, 11, 26, 10, 0)
+    complaint = await tickets.open_ticket(
+        session,
+        kind="complaint",
+        estate_id=world.estate.id,
+        owner_id=world.owner.id,
+        actor=SYSTEM,
+        now=accepted,
+    )
+    first = await run_callbacks(session, accepted + timedelta(hours=2))
+    assert first.done == {"complaint_follow_up_task": 1}
+    assert not (await run_callbacks(session, accepted + timedelta(hours=3))).done  # one task
+    assert await outbox_texts(session) == []
+    deadline = await session.scalar(
+        select(Deadline).where(
+            Deadline.ticket_id == complaint.id, Deadline.promise == "complaint.accept_callback"
+        )
+    )
+    assert deadline is not None and deadline.state == "pending"
+    task = await session.scalar(select(CallbackTask).where(CallbackTask.ticket_id == complaint.id))
+    assert task is not None and task.kind == "follow_up"
+    await complete_task(
+        session, task, world.agent, outcome="reached", now=accepted + timedelta(hours=4)
+    )
+    assert deadline.state == "met"
+    assert complaint.state == "accepted"  # a follow-up call does not move the complaint
+    assert not (await run_callbacks(session, accepted + timedelta(hours=5))).done
+
+
+async def test_a_second_callback_nobody_can_receive_is_a_phone_task(
+    session: AsyncSession, world: World
+) -> None:
+    ticket = await repair_done(session, world, local(2026, 9, 1, 10, 0), category="water_leak")
+    identity = await identity_for(session, "webchat", "owner-chat")
+    identity.owner_id = None  # the owner unbound their chat account since
+    ticket.identity_id = None
+    await session.flush()
+    report = await run_callbacks(session, local(2026, 10, 25, 10, 0))
+    assert report.done.get("second_callback_task") == 1 and "second_callback" not in report.done
+    task = await session.scalar(
+        select(CallbackTask).where(
+            CallbackTask.ticket_id == ticket.id, CallbackTask.kind == "second_callback"
+        )
+    )
+    assert task is not None
+    await complete_task(
+        session, task, world.agent, outcome="unreachable", now=local(2026, 10, 26, 9, 0)
+    )
+    deadline = await session.scalar(
+        select(Deadline).where(
+            Deadline.ticket_id == ticket.id, Deadline.promise == "repair.second_callback"
+        )
+    )
+    assert deadline is not None and deadline.state == "met"
