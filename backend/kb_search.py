@@ -28,7 +28,8 @@ from rank_bm25 import BM25Okapi
 
 jieba.setLogLevel(logging.WARNING)
 
-#: Below this an enquiry is handed to staff instead of answered (tuned in tests/backend/test_kb.py).
+#: Below this an enquiry is handed to staff instead of answered (tuned on the paraphrases
+#: of tests/backend/kb_paraphrases.yaml; benchmarks/kb_eval.py shows the margins).
 ANSWER_THRESHOLD = 0.34
 
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
