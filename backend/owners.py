@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend import opt_outs
 from backend.access import Permission, StaffContext, visible_owner
 from backend.errors import InvalidInput, NotFound
 from backend.fields import normalize_phone, parse_date
@@ -249,7 +250,10 @@ async def update_owner(
             raise InvalidInput("another owner of this unit has that phone number")
     changed = [name for name, value in values.items() if getattr(owner, name) != value]
     for name in changed:
-        setattr(owner, name, values[name])
+        if name == "care_opt_outs":  # also withdraws what is queued of a newly refused kind
+            await opt_outs.set_opt_outs(session, owner, edit.opt_outs)
+        else:
+            setattr(owner, name, values[name])
     await session.flush()
     return changed
 

@@ -158,7 +158,7 @@ async def _route_button(turn: Turn, value: str) -> bool:
         await enquiry.feedback(turn, value)
         return True
     if prefix == "unsubscribe":
-        smalltalk.unsubscribe(turn, value.split(":", 1)[1])
+        await smalltalk.unsubscribe(turn, value.split(":", 1)[1])
         return True
     return False  # a flow's own button: the active flow reads it
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from backend import opt_outs
 from backend.i18n import normalize_lang
 from backend.messaging import Button
 from backend.vocabulary import CareType
@@ -81,12 +82,11 @@ def original_text(turn: Turn) -> str:
     return str(turn.data.get("text") or "") if turn.flow == "clarify" else ""
 
 
-def unsubscribe(turn: Turn, care_type: str) -> None:
-    """The one-tap unsubscribe of a care message: no more of that kind, updates still come."""
+async def unsubscribe(turn: Turn, care_type: str) -> None:
+    """The one-tap unsubscribe of a care message: no more of that kind (what is queued of
+    it is withdrawn), updates still come."""
     if turn.owner is None or care_type not in CareType.__members__.values():
         turn.say("care.unsubscribe_unknown")
         return
-    opted = set(turn.owner.care_opt_outs or [])
-    opted.add(care_type)
-    turn.owner.care_opt_outs = sorted(opted)
+    await opt_outs.opt_out(turn.session, turn.owner, care_type)
     turn.say("care.unsubscribed", kind=turn.tr(f"care.title.{care_type}"))
