@@ -37,6 +37,16 @@ class Runtime:
     senders: dict[str, Any] = field(default_factory=dict)
 
 
+def code_sender(settings: Settings) -> CodeSender:
+    """The SMS gateway when one is configured, else the demo's log (a warning says so)."""
+    if settings.sms_webhook_url:
+        from backend.sms import WebhookCodeSender
+
+        secret = settings.sms_webhook_secret or settings.secret_key
+        return WebhookCodeSender(settings.sms_webhook_url, secret)
+    return LogCodeSender()
+
+
 def build_runtime(settings: Settings, db: Database, codes: CodeSender | None = None) -> Runtime:
     from bot.channels.delivery import DeliveryWorker
     from bot.channels.webchat import WebChatSender
@@ -44,7 +54,7 @@ def build_runtime(settings: Settings, db: Database, codes: CodeSender | None = N
     from bot.frontdesk import FrontDesk
     from bot.intents import understand
 
-    services = Services(settings, KnowledgeBase(), codes or LogCodeSender(), understand)
+    services = Services(settings, KnowledgeBase(), codes or code_sender(settings), understand)
     desk = FrontDesk(db, services)
     senders: dict[str, Any] = {"webchat": WebChatSender()}
     if settings.telegram_enabled:

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     wechat_aes_key: str | None = Field(default=None, repr=False)
     wechat_api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"
 
+    # Verification codes by SMS (backend/sms.py); unset = the code goes to the service log.
+    sms_webhook_url: str | None = None
+    sms_webhook_secret: str | None = Field(default=None, repr=False)
+
     # Set behind HTTPS so the console's session cookie is never sent in clear.
     secure_cookies: bool = False
 

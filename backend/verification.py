@@ -48,6 +48,13 @@ class LogCodeSender:
         )
 
 
+class CodeNotSent(DomainError):
+    """The SMS gateway did not take the code: the owner is asked to try again later."""
+
+    code = "code_not_sent"
+    http_status = 503
+
+
 class RateLimited(DomainError):
     code = "rate_limited"
     http_status = 429

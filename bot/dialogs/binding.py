@@ -13,6 +13,7 @@ from backend.errors import DomainError
 from backend.models import Estate
 from backend.verification import (
     MAX_ATTEMPTS_PER_CODE,
+    CodeNotSent,
     RateLimited,
     confirm_code,
     estates_of_company,
@@ -125,6 +126,10 @@ async def _send_code(turn: Turn, phone: str) -> bool:
     except RateLimited:
         turn.finish()
         turn.say("binding.rate_limited")
+        return True
+    except CodeNotSent:
+        turn.finish()
+        turn.say("binding.code_not_sent")
         return True
     except DomainError:
         return await _retry(turn, "binding.phone_format")

@@ -97,3 +97,25 @@ async def test_too_many_wrong_codes_end_the_attempt(
         assert "不正确" in await stranger.say(wrong)
     assert "验证次数过多" in await stranger.say(wrong)
     assert "验证次数过多" not in await stranger.say("你好")
+
+
+async def test_a_code_that_cannot_be_sent_is_said_so(
+    stranger: Chat, runtime: Runtime, codes: RecordingCodeSender
+) -> None:
+    codes.failing = True
+    await stranger.transcript(
+        [
+            ("主卧窗户关不上了", r"请选择您所在的小区"),
+            ("tap:estate:DEMO-A", r"请输入房号"),
+            ("A栋1单元101", r"登记的手机号"),
+        ]
+    )
+    async with runtime.db.session() as s:
+        from backend.models import Owner, Unit
+
+        phone = await s.scalar(
+            select(Owner.phone).join(Unit, Unit.id == Owner.unit_id).where(Unit.number == "A-1-101")
+        )
+    reply = await stranger.say(str(phone))
+    assert "发送失败" in reply and "稍后再试" in reply
+    assert (await identity(runtime, "stranger-1")).owner_id is None
