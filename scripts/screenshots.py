@@ -57,9 +57,13 @@ def main() -> None:
                 page.goto(f"{base}/chat?session={session}&lang={lang}")
                 page.wait_for_selector(".msg.bot")
                 for text in texts:
+                    answered = page.locator(".msg.bot").count()
                     page.fill("#text", text)
                     page.press("#text", "Enter")
-                    page.wait_for_timeout(900)
+                    page.wait_for_function(  # the bot's answer, before the next message
+                        f"document.querySelectorAll('.msg.bot').length > {answered}"
+                    )
+                    page.wait_for_timeout(300)
                 page.screenshot(path=str(args.out / f"webchat-{lang}.png"))
             desk = browser.new_context(viewport={"width": 1280, "height": 860})
             for lang, user in (("zh", "agent.a"), ("en", "agent.b")):
