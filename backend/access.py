@@ -35,6 +35,8 @@ class Permission(StrEnum):
     # the holiday drafts the calendar makes.
     SEND_CAMPAIGNS = "campaign.send"
     APPROVE_CAMPAIGNS = "campaign.approve"
+    # The audit log (who did what, logins, addresses): the company's oversight, read-only.
+    VIEW_AUDIT = "audit.view"
 
 
 _FRONT_DESK = {
@@ -62,6 +64,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.VIEW_REPORTS,
             Permission.SEND_CAMPAIGNS,
             Permission.APPROVE_CAMPAIGNS,
+            Permission.VIEW_AUDIT,
         }
     ),
     Role.ADMIN: frozenset(Permission),

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from backend.errors import DomainError
 from backend.i18n import normalize_lang, t
 from backend.web.console.alert_pages import alert_pages
+from backend.web.console.audit_pages import audit_pages
 from backend.web.console.callback_pages import callback_pages
 from backend.web.console.campaign_pages import campaign_pages
 from backend.web.console.conversation_pages import conversation_pages
@@ -39,6 +40,7 @@ def console_router(wake: Callable[[], None]) -> APIRouter:
     router.include_router(conversation_pages(wake))
     router.include_router(campaign_pages(wake))
     router.include_router(callback_pages())
+    router.include_router(audit_pages())
     return router
 
 
