@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -155,22 +155,25 @@ async def record_inbound(
         media["value"] = inbound.value
     if inbound.event:
         media["event"] = inbound.event
+    # A Core statement with bound parameters: compiled once and cached, where ``.values()``
+    # on the ORM entity recomputed its cache key from the values on every message.
+    messages = cast(Table, Message.__table__)
     statement = (
-        _insert(session)(Message)
-        .values(
-            channel=inbound.channel,
-            platform_message_id=inbound.platform_message_id,
-            direction=Direction.IN.value,
-            identity_id=identity.id,
-            owner_id=identity.owner_id,
-            text=text,
-            media=media,
-            created_at=inbound.received_at,
-        )
+        _insert(session)(messages)
         .on_conflict_do_nothing(index_elements=["channel", "platform_message_id"])
-        .returning(Message.id)
+        .returning(messages.c.id)
     )
-    message_id = (await session.execute(statement)).scalar_one_or_none()
+    row = {
+        "channel": inbound.channel,
+        "platform_message_id": inbound.platform_message_id,
+        "direction": Direction.IN.value,
+        "identity_id": identity.id,
+        "owner_id": identity.owner_id,
+        "text": text,
+        "media": media,
+        "created_at": inbound.received_at,
+    }
+    message_id = (await session.execute(statement, row)).scalar_one_or_none()
     if message_id is None:
         return None
     identity.last_inbound_at = max(
