@@ -118,6 +118,16 @@ async def holiday_drafts(
     return created
 
 
+def festival_passed(campaign: Campaign, company: Company, now: datetime) -> bool:
+    """A holiday draft whose festival day is over in the company's time zone: a late
+    greeting is worse than none, so it can no longer be approved."""
+    known = {f.value for f in Festival}
+    if campaign.festival not in known or campaign.festival_year is None:
+        return False
+    today = now.astimezone(ZoneInfo(company.timezone)).date()
+    return festival_date(Festival(campaign.festival), campaign.festival_year) < today
+
+
 async def _expire(session: AsyncSession, company_id: int, today: date) -> None:
     waiting = await session.scalars(
         select(Campaign).where(

@@ -29,11 +29,11 @@ from backend.campaign_audience import (
     select_audience,
     validate_spec,
 )
-from backend.campaign_holidays import holiday_drafts, uses_holiday_campaigns
+from backend.campaign_holidays import festival_passed, holiday_drafts, uses_holiday_campaigns
 from backend.campaign_plan import Preview, plan, preview
 from backend.campaign_progress import Progress, counts, defer_quiet, move, progress, tidy
 from backend.errors import IllegalTransition, InvalidInput, NotFound
-from backend.models import Campaign, OutboxItem, utcnow
+from backend.models import Campaign, Company, OutboxItem, utcnow
 from backend.vocabulary import OutboxState
 
 __all__ = [
@@ -264,6 +264,9 @@ async def approve(
     campaign = await visible_campaign(session, ctx, campaign_id)
     if campaign.state != CampaignState.PENDING_APPROVAL:
         raise IllegalTransition("only a campaign awaiting approval can be approved")
+    company = await session.get(Company, campaign.company_id)
+    if company is not None and festival_passed(campaign, company, now or utcnow()):
+        raise IllegalTransition("the festival is over: cancel this greeting instead")
     campaign.state, campaign.approved_by_id = CampaignState.SCHEDULED.value, ctx.staff.id
     campaign.scheduled_at = campaign.scheduled_at or now or utcnow()
     return campaign

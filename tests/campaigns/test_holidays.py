@@ -113,3 +113,19 @@ async def test_a_draft_nobody_approved_is_cancelled_after_its_day(s: AsyncSessio
     found = await drafts(s)
     assert found[("national_day", 2027)].state == "cancelled"
     assert found[("double_ninth", 2027)].state == "pending_approval"
+
+
+async def test_a_greeting_not_approved_before_its_festival_cannot_be_approved_after(
+    s: AsyncSession,
+) -> None:
+    await company(s)
+    (draft,) = [
+        c
+        for c in await campaigns.holiday_drafts(s, date(2027, 9, 28))
+        if c.festival == "national_day"
+    ]
+    manager = await ctx_of(s, "manager")
+    with pytest.raises(IllegalTransition, match="festival is over"):
+        await campaigns.approve(s, manager, draft.id, now=local(2027, 10, 2, 9))
+    await campaigns.approve(s, manager, draft.id, now=local(2027, 10, 1, 20))  # still the day
+    assert draft.state == "scheduled"
