@@ -85,11 +85,7 @@ async def enqueue_many(
                 "owner_id": i.owner_id,
                 "ticket_id": i.ticket_id,
                 "text": i.message.text,
-                "media": {
-                    "buttons": [{"label": b.label, "value": b.value} for b in i.message.buttons]
-                }
-                if i.message.buttons
-                else {},
+                "media": _media(i.message),
                 "language": i.language,
                 "created_at": now,
             }
@@ -131,6 +127,13 @@ async def enqueue_many(
             await session.execute(delete(Message).where(Message.id.in_(lost)))
         queued += len(inserted)
     return queued
+
+
+def _media(message: OutboundMessage) -> dict[str, Any]:
+    """The history row's media: the buttons offered, if any."""
+    if not message.buttons:
+        return {}
+    return {"buttons": [{"label": b.label, "value": b.value} for b in message.buttons]}
 
 
 def _naive(moment: datetime) -> datetime:
@@ -209,14 +212,7 @@ def _pg_arrays(chunk: Sequence[Outgoing], now: datetime) -> tuple[dict[str, Any]
         "owners": owners,
         "tickets": tickets,
         "texts": [i.message.text for i in chunk],
-        "media": [
-            json.dumps(
-                {"buttons": [{"label": b.label, "value": b.value} for b in i.message.buttons]}
-                if i.message.buttons
-                else {}
-            )
-            for i in chunk
-        ],
+        "media": [json.dumps(_media(i.message)) for i in chunk],
         "languages": [i.language for i in chunk],
     }
     outbox = {

@@ -9,6 +9,7 @@ kind in its unsubscribe button (``unsubscribe:{kind}``), which is how it is foun
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,9 +20,9 @@ from backend.vocabulary import CareType, OutboxState
 WITHDRAWABLE = (OutboxState.PENDING.value, OutboxState.HELD.value)
 
 
-def kind_of(payload: dict[str, object]) -> str | None:
+def kind_of(payload: dict[str, Any]) -> str | None:
     """The care kind a queued message belongs to, from its unsubscribe button."""
-    for button in payload.get("buttons") or []:  # type: ignore[attr-defined]
+    for button in payload.get("buttons") or []:
         value = str(button.get("value", "")) if isinstance(button, dict) else ""
         if value.startswith("unsubscribe:"):
             return value.split(":", 1)[1]
