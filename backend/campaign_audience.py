@@ -8,7 +8,8 @@ type; of those, the ones with a push channel are reachable.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -16,6 +17,8 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.bulk_outbox import Reach
+from backend.calendar import Festival, festival_date
+from backend.care import festival_households
 from backend.errors import InvalidInput
 from backend.i18n import normalize_lang
 from backend.models import (
@@ -147,9 +150,25 @@ class Audience:
         return next((r for r in self.recipients if r.language == language), None)
 
 
+def _festival(campaign: Campaign) -> tuple[Festival, date] | None:
+    """A holiday campaign's festival and its day, when it was drafted from the calendar."""
+    if campaign.kind != CampaignKind.HOLIDAY or campaign.festival_year is None:
+        return None
+    if campaign.festival not in {f.value for f in Festival}:
+        return None
+    festival = Festival(campaign.festival)
+    return festival, festival_date(festival, campaign.festival_year)
+
+
 def _matching(query: Any, campaign: Campaign) -> Any:
-    """``query`` (which has ``owners`` in its FROM) narrowed to the campaign's audience."""
+    """``query`` (which has ``owners`` in its FROM) narrowed to the campaign's audience.
+
+    For a festival greeting the festival's own rule (ages included) replaces the
+    relations filter: ``select_audience`` applies it.
+    """
     spec = AudienceSpec.of(campaign.audience)
+    if _festival(campaign) is not None:
+        spec = replace(spec, relations=())
     query = query.where(Owner.company_id == campaign.company_id)
     if spec.estate_ids:
         query = query.where(Owner.estate_id.in_(spec.estate_ids))
@@ -209,8 +228,12 @@ async def select_audience(session: AsyncSession, campaign: Campaign) -> Audience
         select(Owner.id, Owner.estate_id, Owner.name, Owner.language, Owner.care_opt_outs),
         campaign,
     ).order_by(Owner.id)
+    festival = _festival(campaign)
+    only = await festival_households(session, *festival) if festival else None
     audience = Audience()
     for owner_id, estate_id, name, language, opt_outs in await session.execute(owners):
+        if only is not None and owner_id not in only:
+            continue
         reach = channels.get(owner_id)
         lang = reach.language if reach and reach.language else language
         lang = lang if lang in ("zh", "en") else normalize_lang(lang)

@@ -143,30 +143,43 @@ async def _households_with(
     return set(await session.scalars(query))
 
 
+async def festival_households(
+    session: AsyncSession, festival: Festival, day: date
+) -> set[int] | None:
+    """The owners a festival's greeting is for on ``day``; None: everyone. Shared by the
+    care sweep and holiday campaigns, so both greet the same households: Children's Day
+    those with a child under 14, Army Day those with a serviceman, Double Ninth those with
+    an elder or parent of 60 or more, and owners of 60 or more (a member without a
+    birthday counts)."""
+    if festival is Festival.CHILDREN:
+        return await _households_with(
+            session, [Relation.CHILD.value], born_after=_years_before(day, CHILD_AGE)
+        )
+    if festival is Festival.ARMY:
+        return await _households_with(session, [Relation.SERVICEMAN.value])
+    if festival is Festival.DOUBLE_NINTH:
+        elderly = _years_before(day, ELDERLY_AGE)
+        households = await _households_with(
+            session, [Relation.ELDER.value, Relation.PARENT.value], born_before=elderly
+        )
+        return households | set(
+            await session.scalars(select(Owner.id).where(Owner.birthday < elderly))
+        )
+    return None
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
 async def holidays(session: AsyncSession, day: date, companies: dict[int, Company]) -> list[Due]:
     """Festival greetings: everyone, or the households each festival is for."""
     result: list[Due] = []
     for festival in festivals_on(day):
-        audience: set[int] | None = None
-        if festival is Festival.CHILDREN:
-            audience = await _households_with(
-                session, [Relation.CHILD.value], born_after=day.replace(year=day.year - CHILD_AGE)
-            )
-        elif festival is Festival.ARMY:
-            audience = await _households_with(session, [Relation.SERVICEMAN.value])
-        elif festival is Festival.DOUBLE_NINTH:
-            audience = await _households_with(
-                session,
-                [Relation.ELDER.value, Relation.PARENT.value],
-                born_before=day.replace(year=day.year - ELDERLY_AGE),
-            )
-            audience |= set(
-                await session.scalars(
-                    select(Owner.id).where(
-                        Owner.birthday < day.replace(year=day.year - ELDERLY_AGE)
-                    )
-                )
-            )
+        audience = await festival_households(session, festival, day)
         approval = {cid for cid, c in companies.items() if c.settings.get("holiday_campaigns")}
         query = select(Owner)
         if approval:

@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import campaigns
 from backend.campaign_audience import AudienceSpec
 from backend.errors import Forbidden, IllegalTransition
-from backend.models import Campaign, Company
-from tests.campaigns.conftest import ctx_of, local, rows
+from backend.models import Campaign, Company, HouseholdMember
+from tests.campaigns.conftest import bind, ctx_of, local, owners_of, rows
 
 
 async def company(s: AsyncSession, holiday_campaigns: bool = True) -> Company:
@@ -129,3 +129,34 @@ async def test_a_greeting_not_approved_before_its_festival_cannot_be_approved_af
         await campaigns.approve(s, manager, draft.id, now=local(2027, 10, 2, 9))
     await campaigns.approve(s, manager, draft.id, now=local(2027, 10, 1, 20))  # still the day
     assert draft.state == "scheduled"
+
+
+async def test_a_festival_campaign_greets_whom_the_care_sweep_would(s: AsyncSession) -> None:
+    """Double Ninth: households with an elder or parent of 60 or more, and owners of 60 or
+    more themselves; a young "parent" does not make a household elderly."""
+    await company(s)
+    first, second, third = (await owners_of(s, "DEMO-A"))[10:13]
+    await s.execute(
+        delete(HouseholdMember).where(HouseholdMember.owner_id.in_([first.id, second.id, third.id]))
+    )
+    first.birthday = date(1950, 3, 1)  # 77 in 2027, no members
+    second.birthday = date(1985, 3, 1)
+    s.add(
+        HouseholdMember(
+            owner_id=second.id, name="母亲", relation="parent", birthday=date(1955, 5, 5)
+        )
+    )
+    third.birthday = date(1985, 3, 1)
+    s.add(
+        HouseholdMember(
+            owner_id=third.id, name="孩子", relation="parent", birthday=date(1990, 5, 5)
+        )
+    )
+    await bind(s, [first, second, third])
+    (draft,) = [
+        c
+        for c in await campaigns.holiday_drafts(s, date(2027, 9, 28))
+        if c.festival == "double_ninth"
+    ]
+    reached = {r.owner_id for r in (await campaigns.select_audience(s, draft)).recipients}
+    assert {first.id, second.id} <= reached and third.id not in reached
