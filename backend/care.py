@@ -353,7 +353,8 @@ async def run_care(
         estate = estates[item.estate_id]
         owner = owners[item.owner_id]
         company = companies[owner.company_id]
-        language = normalize_lang(owner.language or target.language)
+        # The language the owner last chose in the chat it goes to, else the household file.
+        language = normalize_lang(target.language or owner.language)
         item = Due(
             item.owner_id,
             item.estate_id,

@@ -48,6 +48,20 @@ async def test_birthday_greeting_at_nine_and_only_once(session: AsyncSession, wo
     assert (again.enqueued, again.skipped) == (0, 1)
 
 
+async def test_greetings_come_in_the_language_the_owner_chats_in(
+    session: AsyncSession, world: World
+) -> None:
+    """The household file says Chinese, but the owner switched the chat to English."""
+    world.owner.birthday, world.owner.language = date(1980, 11, 26), "zh"
+    await bind(session, world.owner, "en-chat")
+    identity = await identity_for(session, "webchat", "en-chat")
+    identity.language = "en"
+    day = date(2026, 11, 26)
+    await run_care(session, day, at(day))
+    row = (await queued(session))[f"care:birthday:owner:{world.owner.id}:2026"]
+    assert "birthday" in row.payload["text"].lower()
+
+
 async def test_29_february_birthdays_in_common_and_leap_years(
     session: AsyncSession, world: World
 ) -> None:
