@@ -37,6 +37,9 @@ class Permission(StrEnum):
     APPROVE_CAMPAIGNS = "campaign.approve"
     # The audit log (who did what, logins, addresses): the company's oversight, read-only.
     VIEW_AUDIT = "audit.view"
+    # The company's and its estates' settings (quiet hours, WeChat templates, alert
+    # thresholds…): admins only.
+    MANAGE_SETTINGS = "settings.manage"
 
 
 _FRONT_DESK = {

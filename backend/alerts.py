@@ -74,6 +74,11 @@ ESTATE_CATEGORIES = frozenset(
 SETTINGS_KEY = "group_alerts"
 
 
+# Below these a company's setting is ignored (logged): fewer than two households is no
+# group, and a window under a few minutes catches nothing. The settings page checks the same.
+FLOORS = {"households": 2, "flood_households": 2, "window_hours": 0.1, "flood_window_minutes": 1}
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """How many households in how long make a warning; companies may override each."""
@@ -93,13 +98,13 @@ class Thresholds:
             return self
         changes: dict[str, Any] = {}
         for key, name in (("households", "households"), ("flood_households", "flood_households")):
-            count = _number(raw, key, 2)
+            count = _number(raw, key, FLOORS[key])
             if count is not None:
                 changes[name] = int(count)
-        hours = _number(raw, "window_hours", 0.1)
+        hours = _number(raw, "window_hours", FLOORS["window_hours"])
         if hours is not None:
             changes["window"] = timedelta(hours=hours)
-        minutes = _number(raw, "flood_window_minutes", 1)
+        minutes = _number(raw, "flood_window_minutes", FLOORS["flood_window_minutes"])
         if minutes is not None:
             changes["flood_window"] = timedelta(minutes=minutes)
         for key in ("estate_topics", "estate_categories"):

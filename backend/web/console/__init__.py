@@ -22,6 +22,7 @@ from backend.web.console.periodic_pages import periodic_pages
 from backend.web.console.render import render
 from backend.web.console.report_pages import report_pages
 from backend.web.console.security import CsrfFailed, LoginRequired, login_url
+from backend.web.console.settings_pages import settings_pages
 from backend.web.console.staff_pages import staff_pages
 from backend.web.errors import error_response
 
@@ -37,6 +38,7 @@ def console_router(wake: Callable[[], None]) -> APIRouter:
     router.include_router(periodic_pages())
     router.include_router(report_pages())
     router.include_router(staff_pages())
+    router.include_router(settings_pages())
     router.include_router(conversation_pages(wake))
     router.include_router(campaign_pages(wake))
     router.include_router(callback_pages())
