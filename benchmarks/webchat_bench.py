@@ -7,6 +7,10 @@ arrives, for --seconds → messages/s. Open loop: messages sent on a fixed sched
 --rate per second (default: 70 % of the closed-loop throughput), latency counted from
 the *scheduled* send time so queueing is charged → p50/p99. The same two runs against
 a bare FastAPI echo endpoint (uvicorn, one process) give the ceiling of this machine.
+
+The load comes from a few lines of HTTP/1.1 over one keep-alive connection per owner,
+not from httpx: httpx spends about 2 ms of CPU on a request, and on two cores that
+would be measured as the server's. The server's and the client's CPU use are reported.
 """
 
 from __future__ import annotations
@@ -25,6 +29,11 @@ import time
 from pathlib import Path
 
 import httpx
+
+try:
+    import uvloop
+except ImportError:  # the client's own overhead is reported either way
+    uvloop = None  # type: ignore[assignment]
 
 ROOT = Path(__file__).parents[1]
 MESSAGES = [
@@ -65,50 +74,87 @@ async def wait_ready(base: str, path: str) -> None:
     raise RuntimeError(f"{base} did not start")
 
 
+class Connection:
+    """One owner's keep-alive HTTP/1.1 connection (uvicorn answers with Content-Length)."""
+
+    def __init__(self, base: str) -> None:
+        host, _, port = base.removeprefix("http://").partition(":")
+        self.host, self.port = host, int(port)
+        self.lock = asyncio.Lock()  # one owner types one message at a time
+
+    async def __aenter__(self) -> Connection:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self.writer.close()
+
+    async def post(self, payload: dict[str, str]) -> bytes:
+        body = json.dumps(payload).encode()
+        self.writer.write(
+            b"POST /api/webchat/messages HTTP/1.1\r\nHost: bench\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+        )
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        data = await self.reader.readexactly(length)
+        if head[9:12] != b"200":
+            raise RuntimeError(f"HTTP {head[9:12].decode()}: {data[:200]!r}")
+        return data
+
+
+async def connections(base: str, owners: list[str]) -> dict[str, Connection]:
+    opened = [await Connection(base).__aenter__() for _ in owners]
+    return dict(zip(owners, opened, strict=True))
+
+
 async def closed_loop(base: str, owners: list[str], seconds: float) -> float:
     done = 0
+    conns = await connections(base, owners)
     deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=len(owners), max_keepalive_connections=len(owners))
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
 
-        async def owner(session: str, offset: int) -> None:
-            nonlocal done
-            n = offset
-            while time.perf_counter() < deadline:
-                text = MESSAGES[n % len(MESSAGES)]
-                r = await client.post(
-                    "/api/webchat/messages", json={"session": session, "text": text}
-                )
-                r.raise_for_status()
-                done += 1
-                n += 1
+    async def owner(session: str, offset: int) -> None:
+        nonlocal done
+        n = offset
+        while time.perf_counter() < deadline:
+            text = MESSAGES[n % len(MESSAGES)]
+            await conns[session].post({"session": session, "text": text})
+            done += 1
+            n += 1
 
-        start = time.perf_counter()
+    start = time.perf_counter()
+    try:
         await asyncio.gather(*(owner(s, i) for i, s in enumerate(owners)))
-        return done / (time.perf_counter() - start)
+    finally:
+        for conn in conns.values():
+            await conn.__aexit__()
+    return done / (time.perf_counter() - start)
 
 
 async def open_loop(base: str, owners: list[str], rate: float, seconds: float) -> dict[str, float]:
     latencies: list[float] = []
     total = int(rate * seconds)
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
-        start = time.perf_counter() + 0.2
-        locks = {s: asyncio.Lock() for s in owners}
+    conns = await connections(base, owners)
+    start = time.perf_counter() + 0.2
 
-        async def one(i: int) -> None:
-            scheduled = start + i / rate
-            await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
-            session = owners[i % len(owners)]
-            async with locks[session]:  # one owner types one message at a time
-                r = await client.post(
-                    "/api/webchat/messages",
-                    json={"session": session, "text": MESSAGES[i % len(MESSAGES)]},
-                )
-            r.raise_for_status()
-            latencies.append((time.perf_counter() - scheduled) * 1000)
+    async def one(i: int) -> None:
+        scheduled = start + i / rate
+        await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+        session = owners[i % len(owners)]
+        conn = conns[session]
+        async with conn.lock:
+            await conn.post({"session": session, "text": MESSAGES[i % len(MESSAGES)]})
+        latencies.append((time.perf_counter() - scheduled) * 1000)
 
+    try:
         await asyncio.gather(*(one(i) for i in range(total)))
+    finally:
+        for conn in conns.values():
+            await conn.__aexit__()
     latencies.sort()
     return {
         "rate": rate,
@@ -145,10 +191,28 @@ asyncio.run(main())
     return [f"bench-{i}" for i in range(owners)]
 
 
-async def measure(base: str, owners: list[str], seconds: float, rate: float) -> dict[str, float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process, all its threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measure(
+    base: str, owners: list[str], seconds: float, rate: float, server_pid: int
+) -> dict[str, float]:
+    server0, client0, wall0 = cpu_seconds(server_pid), time.process_time(), time.perf_counter()
     throughput = await closed_loop(base, owners, seconds)
+    wall = time.perf_counter() - wall0
+    server_cpu = (cpu_seconds(server_pid) - server0) / wall
+    client_cpu = (time.process_time() - client0) / wall
     latency = await open_loop(base, owners, rate or max(1.0, round(throughput * 0.7)), seconds)
-    return {"throughput_msg_s": round(throughput, 1), **latency}
+    return {
+        "throughput_msg_s": round(throughput, 1),
+        "server_cpu_pct": round(server_cpu * 100),
+        "client_cpu_pct": round(client_cpu * 100),
+        "server_cpu_ms_per_msg": round(server_cpu / throughput * 1000, 2),
+        **latency,
+    }
 
 
 async def main() -> None:
@@ -173,7 +237,9 @@ async def main() -> None:
         )
         try:
             await wait_ready(f"http://127.0.0.1:{port}", "/healthz")
-            ownerdesk = await measure(f"http://127.0.0.1:{port}", owners, args.seconds, args.rate)
+            ownerdesk = await measure(
+                f"http://127.0.0.1:{port}", owners, args.seconds, args.rate, server.pid
+            )
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -196,7 +262,9 @@ async def main() -> None:
         )
         try:
             await wait_ready(f"http://127.0.0.1:{port}", "/docs")
-            ceiling = await measure(f"http://127.0.0.1:{port}", owners, args.seconds, args.rate)
+            ceiling = await measure(
+                f"http://127.0.0.1:{port}", owners, args.seconds, args.rate, echo.pid
+            )
         finally:
             echo.terminate()
             echo.wait(timeout=30)
@@ -214,4 +282,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    if uvloop is not None:
+        uvloop.run(main())
+    else:
+        asyncio.run(main())

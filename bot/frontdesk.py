@@ -68,10 +68,14 @@ class FrontDesk:
         sends the message again (or the web-chat client sees the error and retries).
         """
         async with self._locks[(inbound.channel, inbound.user_id)], self.db.session() as session:
-            message_id = await self._store(session, inbound)
+            # Holding the identity keeps it in the session's (weak) identity map: the
+            # answer reads it again, and would otherwise select it a second time.
+            identity, message_id = await self._store(session, inbound)
             if message_id is None:
                 return Handled(None)
-            return await self._answer(session, message_id)
+            handled = await self._answer(session, message_id)
+            del identity
+            return handled
 
     async def handle_stored_first(
         self, inbound: InboundMessage, stored: asyncio.Future[int | None]
@@ -97,19 +101,21 @@ class FrontDesk:
     async def receive(self, inbound: InboundMessage) -> int | None:
         """Only store (a channel that must acknowledge at once); ``process`` answers later."""
         async with self.db.session() as session:
-            return await self._store(session, inbound)
+            return (await self._store(session, inbound))[1]
 
     async def process(self, message_id: int) -> Handled:
         async with self.db.session() as session:
             return await self._answer(session, message_id)
 
-    async def _store(self, session: AsyncSession, inbound: InboundMessage) -> int | None:
+    async def _store(
+        self, session: AsyncSession, inbound: InboundMessage
+    ) -> tuple[ChannelIdentity, int | None]:
         identity = await identity_for(
             session, inbound.channel, inbound.user_id, display_name=inbound.display_name
         )
         if identity.language is None and inbound.language_hint:
             identity.language = normalize_lang(inbound.language_hint)
-        return await record_inbound(session, identity, inbound)
+        return identity, await record_inbound(session, identity, inbound)
 
     async def _answer(self, session: AsyncSession, message_id: int) -> Handled:
         message = await session.get(Message, message_id, with_for_update=not self.db.is_sqlite)
@@ -169,8 +175,17 @@ class FrontDesk:
             )
             session.add(conversation)
             await session.flush()
-        owner = await session.get(Owner, identity.owner_id) if identity.owner_id else None
-        estate = await session.get(Estate, owner.estate_id) if owner else None
+        owner, estate = None, None
+        if identity.owner_id:  # one statement for both: every message of a bound owner needs them
+            row = (
+                await session.execute(
+                    select(Owner, Estate)
+                    .join(Estate, Estate.id == Owner.estate_id)
+                    .where(Owner.id == identity.owner_id)
+                )
+            ).first()
+            if row is not None:
+                owner, estate = row.tuple()
         media = tuple(Media(**m) for m in message.media.get("items", []))
         inbound = InboundMessage(
             channel=message.channel,
