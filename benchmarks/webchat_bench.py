@@ -1,11 +1,12 @@
 """Web-chat throughput and latency against a real ``ownerdesk serve`` on SQLite.
 
-    .venv/bin/python benchmarks/webchat_bench.py [--owners 50] [--seconds 15] [--rate 0] [--json]
+    .venv/bin/python benchmarks/webchat_bench.py [--owners 50] [--seconds 15] [--rate R ...] [--json]
 
 Closed loop: N owners, each sending its next message when the reply to the last one
 arrives, for --seconds → messages/s. Open loop: messages sent on a fixed schedule at
---rate per second (default: 70 % of the closed-loop throughput), latency counted from
-the *scheduled* send time so queueing is charged → p50/p99. The same two runs against
+each --rate per second (default: 10, 25, and 70 % of the closed-loop throughput; 0 means
+the 70 %), latency counted from the *scheduled* send time so queueing is charged →
+p50/p99. The same two runs against
 a bare FastAPI echo endpoint (uvicorn, one process) give the ceiling of this machine.
 
 The load comes from a few lines of HTTP/1.1 over one keep-alive connection per owner,
@@ -27,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -198,20 +200,23 @@ def cpu_seconds(pid: int) -> float:
 
 
 async def measure(
-    base: str, owners: list[str], seconds: float, rate: float, server_pid: int
-) -> dict[str, float]:
+    base: str, owners: list[str], seconds: float, rates: list[float], server_pid: int
+) -> dict[str, Any]:
     server0, client0, wall0 = cpu_seconds(server_pid), time.process_time(), time.perf_counter()
     throughput = await closed_loop(base, owners, seconds)
     wall = time.perf_counter() - wall0
     server_cpu = (cpu_seconds(server_pid) - server0) / wall
     client_cpu = (time.process_time() - client0) / wall
-    latency = await open_loop(base, owners, rate or max(1.0, round(throughput * 0.7)), seconds)
+    latency = [
+        await open_loop(base, owners, rate or max(1.0, round(throughput * 0.7)), seconds)
+        for rate in rates
+    ]
     return {
         "throughput_msg_s": round(throughput, 1),
         "server_cpu_pct": round(server_cpu * 100),
         "client_cpu_pct": round(client_cpu * 100),
         "server_cpu_ms_per_msg": round(server_cpu / throughput * 1000, 2),
-        **latency,
+        "latency": latency,
     }
 
 
@@ -220,10 +225,14 @@ async def main() -> None:
     parser.add_argument("--owners", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument(
-        "--rate", type=float, default=0, help="open-loop messages/s (0: 70%% of throughput)"
+        "--rate",
+        type=float,
+        action="append",
+        help="open-loop messages/s, repeatable (0: 70%% of throughput; default 10, 25, 0)",
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    rates = args.rate or [10.0, 25.0, 0.0]
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{tmp}/bench.db"
         owners = prepare_database(url, args.owners)
@@ -238,7 +247,7 @@ async def main() -> None:
         try:
             await wait_ready(f"http://127.0.0.1:{port}", "/healthz")
             ownerdesk = await measure(
-                f"http://127.0.0.1:{port}", owners, args.seconds, args.rate, server.pid
+                f"http://127.0.0.1:{port}", owners, args.seconds, rates, server.pid
             )
         finally:
             server.terminate()
@@ -263,7 +272,7 @@ async def main() -> None:
         try:
             await wait_ready(f"http://127.0.0.1:{port}", "/docs")
             ceiling = await measure(
-                f"http://127.0.0.1:{port}", owners, args.seconds, args.rate, echo.pid
+                f"http://127.0.0.1:{port}", owners, args.seconds, rates, echo.pid
             )
         finally:
             echo.terminate()

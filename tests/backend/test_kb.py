@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.errors import InvalidInput
@@ -86,6 +86,21 @@ async def test_answers_in_the_owner_language_and_scope(
         )
         is None
     )
+
+
+async def test_warm_builds_each_company_index_before_the_first_enquiry(
+    session: AsyncSession, world: World, tmp_path: Path
+) -> None:
+    path = tmp_path / "kb.yaml"
+    path.write_text(YAML, encoding="utf-8")
+    await import_kb(session, path)
+    kb = KnowledgeBase()
+    assert await kb.warm(session) == 1
+    warmed = await kb.index(session, world.company.id)
+    assert await kb.index(session, world.company.id) is warmed  # built once, not on first use
+    assert await KnowledgeBase().warm(session) == 1
+    await session.execute(update(KbEntry).values(active=False))
+    assert await KnowledgeBase().warm(session) == 0  # no active entries: nothing to build
 
 
 async def test_the_index_follows_edits(session: AsyncSession, world: World, tmp_path: Path) -> None:

@@ -254,7 +254,10 @@ def test_kill_9_during_a_10000_owner_campaign_then_everyone_gets_it_once(
         with serve(tmp_path, extra_env=env) as first:
             people = asyncio.run(_populate(first.database_url))
             campaign_id = start_campaign(first.base_url, people)
-            assert states(db_file, campaign_id) == {"pending": OWNERS}
+            # Every owner planned; the worker, woken by the send, may already be at work.
+            planned = states(db_file, campaign_id)
+            assert sum(planned.values()) == OWNERS, planned
+            assert set(planned) <= {"pending", "sending", "sent"}, planned
             # Part-way: somewhere between a fifth and a half of the owners served.
             wait_until(
                 lambda: fake.total >= random.randint(OWNERS // 5, OWNERS // 2),
