@@ -93,11 +93,20 @@ class Connection:
 
     async def post(self, payload: dict[str, str]) -> bytes:
         body = json.dumps(payload).encode()
-        self.writer.write(
+        request = (
             b"POST /api/webchat/messages HTTP/1.1\r\nHost: bench\r\n"
             b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body
         )
-        head = await self.reader.readuntil(b"\r\n\r\n")
+        self.writer.write(request)
+        try:
+            head = await self.reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            # The server closed the idle connection (uvicorn's 5 s keep-alive) as the request
+            # went out: it was not read, so open a new connection and send it again.
+            self.writer.close()
+            await self.__aenter__()
+            self.writer.write(request)
+            head = await self.reader.readuntil(b"\r\n\r\n")
         length = 0
         for line in head.split(b"\r\n")[1:]:
             name, _, value = line.partition(b":")
