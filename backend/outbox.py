@@ -114,6 +114,16 @@ async def mark_sent(session: AsyncSession, outbox_id: int, now: datetime) -> Non
     )
 
 
+async def mark_sent_many(session: AsyncSession, outbox_ids: list[int], now: datetime) -> None:
+    """Settle rows of a channel that delivers by being written (the web chat) at once."""
+    if outbox_ids:
+        await session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.id.in_(outbox_ids))
+            .values(state=OutboxState.SENT, sent_at=now, claimed_until=None, last_error="")
+        )
+
+
 async def mark_retry(session: AsyncSession, outbox_id: int, at: datetime, error: str) -> None:
     await session.execute(
         update(OutboxItem)

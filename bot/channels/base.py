@@ -48,6 +48,13 @@ class RateLimits:
 
 
 class Sender(Protocol):
+    """Sends one claimed row to its platform.
+
+    A sender may also declare ``delivered_on_write = True`` (the web chat, whose page reads
+    the stored messages): the worker then settles its rows as sent, in bulk, without
+    calling ``send`` or spending the rate budget on them.
+    """
+
     channel: str
     limits: RateLimits
 

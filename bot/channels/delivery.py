@@ -83,6 +83,10 @@ class DeliveryWorker:
             for name, s in self.senders.items()
         }
         self._last_to_chat: dict[tuple[str, str], float] = {}
+        # Channels whose rows are delivered once written: settled in bulk (see ``Sender``).
+        self._delivered_on_write = {
+            name for name, s in self.senders.items() if getattr(s, "delivered_on_write", False)
+        }
         self._wake = asyncio.Event()
         self.sent = 0
         self.failed = 0
@@ -113,9 +117,15 @@ class DeliveryWorker:
             )
         if not claimed:
             return 0
+        written = [d.outbox_id for d in claimed if d.channel in self._delivered_on_write]
+        if written:
+            async with self.db.session() as session:
+                await outbox.mark_sent_many(session, written, self.clock())
+            self.sent += len(written)
         by_chat: defaultdict[tuple[str, str], list[Delivery]] = defaultdict(list)
         for delivery in claimed:
-            by_chat[(delivery.channel, delivery.chat_id)].append(delivery)
+            if delivery.channel not in self._delivered_on_write:
+                by_chat[(delivery.channel, delivery.chat_id)].append(delivery)
         await asyncio.gather(*(self._send_chat(rows) for rows in by_chat.values()))
         return len(claimed)
 

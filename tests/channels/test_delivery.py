@@ -73,6 +73,26 @@ async def test_every_message_once_and_in_order_per_chat_despite_errors(db: Datab
     assert set((await states(db)).values()) == {"sent"}
 
 
+async def test_rows_delivered_by_being_written_are_settled_in_bulk_without_a_send(
+    db: Database,
+) -> None:
+    written, sent = ScriptedSender(), ScriptedSender()
+    written.delivered_on_write = True  # type: ignore[attr-defined]  # as the web chat's sender
+    clock = Clock(utcnow() + timedelta(seconds=1))
+    worker = DeliveryWorker(db, {"fake": written, "other": sent}, clock=clock)
+    await queue(db, "a", "a1", "a2")
+    await queue(db, "b", "b1")
+    async with db.session() as s:
+        identity = await identity_for(s, "other", "c")
+        await enqueue(s, key="c:c1", identity=identity, message=OutboundMessage("c1"))
+    assert await worker.run_once() == 3  # a2 waits until a1 is settled: order per chat
+    assert await worker.run_once() == 1
+    assert written.calls == 0 and sent.delivered == [("c", "c1")]
+    assert await states(db) == {"a1": "sent", "a2": "sent", "b1": "sent", "c1": "sent"}
+    assert worker.sent == 4
+    assert await worker.run_once() == 0  # nothing is sent twice
+
+
 async def test_a_permanent_failure_does_not_block_other_chats(db: Database) -> None:
     sender = ScriptedSender()
     sender.script["blocked"] = [SendOutcome.failed("Forbidden: bot was blocked by the user")]
