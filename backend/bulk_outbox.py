@@ -11,22 +11,19 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, delete, select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.messaging import OutboundMessage
+from backend.messaging import MESSAGES, OUTBOX, OutboundMessage
 from backend.models import ChannelIdentity, Message, OutboxItem, utcnow
 from backend.vocabulary import PUSH_CHANNELS, Direction, OutboxState
 
 CHUNK = 1000
 PG_CHUNK = 10_000
-# Core tables, not ORM entities: the ORM's bulk path costs more than the database here.
-MESSAGES = cast(Table, Message.__table__)
-OUTBOX = cast(Table, OutboxItem.__table__)
 NEVER = datetime.min.replace(tzinfo=UTC)
 
 

@@ -257,14 +257,12 @@ class KnowledgeBase:
     async def warm(self, session: AsyncSession) -> int:
         """Build every company's index now, so the first enquiry after a start does not
         wait for jieba's dictionary (most of a second). Returns how many were built."""
-        companies = await session.scalars(
-            select(KbEntry.company_id).where(KbEntry.active).distinct()
+        companies = list(
+            await session.scalars(select(KbEntry.company_id).where(KbEntry.active).distinct())
         )
-        built = 0
-        for company_id in list(companies):
+        for company_id in companies:
             await self.index(session, company_id)
-            built += 1
-        return built
+        return len(companies)
 
     async def search(
         self, session: AsyncSession, company_id: int, query: str, *, estate_id: int | None

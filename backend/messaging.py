@@ -21,6 +21,11 @@ from backend.models import ChannelIdentity, Message, OutboxItem, utcnow
 from backend.vocabulary import PUSH_CHANNELS, Direction, OutboxState
 
 MAX_TEXT = 4000  # longer owner messages are stored cut, with a note; no platform sends more
+# Core tables: statements on them take their values as bound parameters, so they are
+# compiled once and cached, where ``.values(...)`` on the ORM entity rebuilt a cache key
+# from the values of every message (a tenth of the server's time per web-chat message).
+MESSAGES = cast(Table, Message.__table__)
+OUTBOX = cast(Table, OutboxItem.__table__)
 
 
 @dataclass(frozen=True)
@@ -155,13 +160,10 @@ async def record_inbound(
         media["value"] = inbound.value
     if inbound.event:
         media["event"] = inbound.event
-    # A Core statement with bound parameters: compiled once and cached, where ``.values()``
-    # on the ORM entity recomputed its cache key from the values on every message.
-    messages = cast(Table, Message.__table__)
     statement = (
-        _insert(session)(messages)
+        _insert(session)(MESSAGES)
         .on_conflict_do_nothing(index_elements=["channel", "platform_message_id"])
-        .returning(messages.c.id)
+        .returning(MESSAGES.c.id)
     )
     row = {
         "channel": inbound.channel,
@@ -229,14 +231,10 @@ async def enqueue(
     show it at once) and returns its id; None when the key was queued before.
     """
     now = utcnow()
-    # Core statements with bound parameters, as in ``record_inbound``: compiled once and
-    # cached, where ``.values(...)`` made SQLAlchemy rebuild a cache key from the values
-    # of every reply (a tenth of the server's time per web-chat message, py-spy).
-    messages = cast(Table, Message.__table__)
-    queue = cast(Table, OutboxItem.__table__)
+    insert = _insert(session)
     message_id = (
         await session.execute(
-            _insert(session)(messages).returning(messages.c.id),
+            insert(MESSAGES).returning(MESSAGES.c.id),
             {
                 "channel": identity.channel,
                 "direction": Direction.OUT.value,
@@ -255,9 +253,9 @@ async def enqueue(
     ).scalar_one()
     outbox_id = (
         await session.execute(
-            _insert(session)(queue)
+            insert(OUTBOX)
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(queue.c.id),
+            .returning(OUTBOX.c.id),
             {
                 "idempotency_key": key,
                 "channel": identity.channel,

@@ -107,15 +107,11 @@ async def claim(
 
 
 async def mark_sent(session: AsyncSession, outbox_id: int, now: datetime) -> None:
-    await session.execute(
-        update(OutboxItem)
-        .where(OutboxItem.id == outbox_id)
-        .values(state=OutboxState.SENT, sent_at=now, claimed_until=None, last_error="")
-    )
+    await mark_sent_many(session, [outbox_id], now)
 
 
 async def mark_sent_many(session: AsyncSession, outbox_ids: list[int], now: datetime) -> None:
-    """Settle rows of a channel that delivers by being written (the web chat) at once."""
+    """Also settles at once the rows of a channel that delivers by being written (web chat)."""
     if outbox_ids:
         await session.execute(
             update(OutboxItem)

@@ -70,12 +70,10 @@ class FrontDesk:
         async with self._locks[(inbound.channel, inbound.user_id)], self.db.session() as session:
             # Holding the identity keeps it in the session's (weak) identity map: the
             # answer reads it again, and would otherwise select it a second time.
-            identity, message_id = await self._store(session, inbound)
+            _identity, message_id = await self._store(session, inbound)
             if message_id is None:
                 return Handled(None)
-            handled = await self._answer(session, message_id)
-            del identity
-            return handled
+            return await self._answer(session, message_id)
 
     async def handle_stored_first(
         self, inbound: InboundMessage, stored: asyncio.Future[int | None]

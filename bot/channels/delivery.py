@@ -117,15 +117,17 @@ class DeliveryWorker:
             )
         if not claimed:
             return 0
-        written = [d.outbox_id for d in claimed if d.channel in self._delivered_on_write]
+        written: list[int] = []
+        by_chat: defaultdict[tuple[str, str], list[Delivery]] = defaultdict(list)
+        for delivery in claimed:
+            if delivery.channel in self._delivered_on_write:
+                written.append(delivery.outbox_id)
+            else:
+                by_chat[(delivery.channel, delivery.chat_id)].append(delivery)
         if written:
             async with self.db.session() as session:
                 await outbox.mark_sent_many(session, written, self.clock())
             self.sent += len(written)
-        by_chat: defaultdict[tuple[str, str], list[Delivery]] = defaultdict(list)
-        for delivery in claimed:
-            if delivery.channel not in self._delivered_on_write:
-                by_chat[(delivery.channel, delivery.chat_id)].append(delivery)
         await asyncio.gather(*(self._send_chat(rows) for rows in by_chat.values()))
         return len(claimed)
 

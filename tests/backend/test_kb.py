@@ -31,6 +31,13 @@ entries:
 """
 
 
+async def import_yaml(session: AsyncSession, tmp_path: Path) -> None:
+    """The YAML above, imported."""
+    path = tmp_path / "kb.yaml"
+    path.write_text(YAML, encoding="utf-8")
+    await import_kb(session, path)
+
+
 async def test_import_then_reimport_is_idempotent(
     session: AsyncSession, world: World, tmp_path: Path
 ) -> None:
@@ -49,9 +56,7 @@ async def test_import_then_reimport_is_idempotent(
 async def test_answers_in_the_owner_language_and_scope(
     session: AsyncSession, world: World, tmp_path: Path
 ) -> None:
-    path = tmp_path / "kb.yaml"
-    path.write_text(YAML, encoding="utf-8")
-    await import_kb(session, path)
+    await import_yaml(session, tmp_path)
     kb = KnowledgeBase()
     answer = await kb.answer(
         session, world.company.id, "管理费在哪交", estate_id=None, language="zh"
@@ -91,9 +96,7 @@ async def test_answers_in_the_owner_language_and_scope(
 async def test_warm_builds_each_company_index_before_the_first_enquiry(
     session: AsyncSession, world: World, tmp_path: Path
 ) -> None:
-    path = tmp_path / "kb.yaml"
-    path.write_text(YAML, encoding="utf-8")
-    await import_kb(session, path)
+    await import_yaml(session, tmp_path)
     kb = KnowledgeBase()
     assert await kb.warm(session) == 1
     warmed = await kb.index(session, world.company.id)
@@ -104,9 +107,7 @@ async def test_warm_builds_each_company_index_before_the_first_enquiry(
 
 
 async def test_the_index_follows_edits(session: AsyncSession, world: World, tmp_path: Path) -> None:
-    path = tmp_path / "kb.yaml"
-    path.write_text(YAML, encoding="utf-8")
-    await import_kb(session, path)
+    await import_yaml(session, tmp_path)
     kb = KnowledgeBase(recheck_seconds=0)
     assert (
         await kb.answer(session, world.company.id, "游泳池开放时间", estate_id=None, language="zh")
