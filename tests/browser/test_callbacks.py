@@ -33,7 +33,12 @@ async def make_task(url: str) -> int:
             )
             assert ticket is not None
             await desk.move(s, ticket, "callback", SYSTEM)
-            later = (utcnow() + RETRY_AFTER + timedelta(hours=12)).replace(hour=2)
+            # The first 02:00 UTC (10:00 at the estate, outside quiet hours) a day or more
+            # after the callback question: the retry is due then, whatever the time now.
+            due = utcnow() + RETRY_AFTER
+            later = due.replace(hour=2, minute=0, second=0, microsecond=0)
+            if later < due:
+                later += timedelta(days=1)
             await run_callbacks(s, later)
             await run_callbacks(s, later + TASK_AFTER)
             task = await s.scalar(select(CallbackTask).where(CallbackTask.ticket_id == ticket.id))
