@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from functools import cache
 
 from sqlalchemy import select
@@ -30,6 +30,14 @@ class World:
     supervisor: Staff
     manager: Staff
     far_technician: Staff
+
+
+def morning_after(delay: timedelta, now: datetime) -> datetime:
+    """The first 02:00 UTC (10:00 in the demo estates, outside quiet hours) at least
+    ``delay`` after ``now``: a scheduled job's run that works at any hour of the test."""
+    due = now + delay
+    morning = due.replace(hour=2, minute=0, second=0, microsecond=0)
+    return morning if morning >= due else morning + timedelta(days=1)
 
 
 async def make_unit(session: AsyncSession, estate: Estate, number: str) -> Unit:

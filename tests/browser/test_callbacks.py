@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -19,6 +18,7 @@ from backend.db import Database
 from backend.models import CallbackTask, Estate, Ticket, utcnow
 from tests.browser.test_campaigns import shoot
 from tests.browser.test_console_flow import login
+from tests.factories import morning_after
 from tests.fakes.server import Served
 
 
@@ -33,12 +33,7 @@ async def make_task(url: str) -> int:
             )
             assert ticket is not None
             await desk.move(s, ticket, "callback", SYSTEM)
-            # The first 02:00 UTC (10:00 at the estate, outside quiet hours) a day or more
-            # after the callback question: the retry is due then, whatever the time now.
-            due = utcnow() + RETRY_AFTER
-            later = due.replace(hour=2, minute=0, second=0, microsecond=0)
-            if later < due:
-                later += timedelta(days=1)
+            later = morning_after(RETRY_AFTER, utcnow())
             await run_callbacks(s, later)
             await run_callbacks(s, later + TASK_AFTER)
             task = await s.scalar(select(CallbackTask).where(CallbackTask.ticket_id == ticket.id))

@@ -58,7 +58,8 @@ def test_a_reply_pending_at_a_crash_is_sent_once_after_restart(tmp_path: Path) -
         assert fake.to(DEMO_OWNER) == []
         fake.faults.clear()  # Telegram is back
         with serve(tmp_path, extra_env=env):
-            wait_until(lambda: len(fake.to(DEMO_OWNER)) >= 1)
+            # The retry is due by the backoff of the attempts before the kill (2 s, 4 s, 8 s…).
+            wait_until(lambda: len(fake.to(DEMO_OWNER)) >= 1, timeout=90)
             time.sleep(2)  # long enough for a duplicate to show up, if there were one
             wait_until(
                 lambda: (

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import select
 
 from backend import desk
@@ -11,6 +9,7 @@ from backend.actors import SYSTEM
 from backend.callbacks import RETRY_AFTER, TASK_AFTER, run_callbacks
 from backend.composition import Runtime
 from backend.models import CallbackTask, Estate, Rating, Ticket, utcnow
+from tests.factories import morning_after
 from tests.web.conftest import ConsoleClient
 
 
@@ -23,9 +22,9 @@ async def callback_task(runtime: Runtime, estate_code: str) -> CallbackTask:
         )
         assert ticket is not None
         await desk.move(s, ticket, "callback", SYSTEM)
-        later = utcnow() + RETRY_AFTER + timedelta(hours=12)
-        await run_callbacks(s, later.replace(hour=2))  # asked again, in the morning
-        await run_callbacks(s, later.replace(hour=2) + TASK_AFTER)
+        later = morning_after(RETRY_AFTER, utcnow())
+        await run_callbacks(s, later)  # asked again, in the morning
+        await run_callbacks(s, later + TASK_AFTER)
         task = await s.scalar(select(CallbackTask).where(CallbackTask.ticket_id == ticket.id))
         assert task is not None
         return task
