@@ -280,11 +280,14 @@ class KnowledgeBase:
         language: str,
     ) -> KbAnswer | None:
         """The best entry's answer in ``language``, or None: no good answer, hand to staff."""
-        hits = await self.search(session, company_id, query, estate_id=estate_id)
+        index = await self.index(session, company_id)
+        hits = index.search(query, estate_id=estate_id)
         if not hits or hits[0].score < self.threshold:
             return None
-        entry = await session.get(KbEntry, hits[0].entry_id)
-        if entry is None:
+        # The index holds the answers of the version it was built from: no second read.
+        document = index.document(hits[0].entry_id)
+        if document is None:
             return None
-        text = entry.answer_en if language == "en" else entry.answer_zh
-        return KbAnswer(entry.id, entry.key, hits[0].score, text, hits[0].matched)
+        answer_zh, answer_en = document.answers
+        text = answer_en if language == "en" else answer_zh
+        return KbAnswer(document.entry_id, document.key, hits[0].score, text, hits[0].matched)

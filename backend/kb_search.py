@@ -172,6 +172,7 @@ class KbIndex:
     def __init__(self, documents: Sequence[KbDocument], synonyms: Synonyms = Synonyms()) -> None:
         self.tokenizer = tokenizer_for(synonyms)
         self.documents = list(documents)
+        self._by_entry = {doc.entry_id: doc for doc in self.documents}
         self._rows: list[tuple[int, str]] = []  # (document index, variant)
         corpus: list[list[str]] = []
         for index, doc in enumerate(self.documents):
@@ -190,6 +191,9 @@ class KbIndex:
         for index, doc in enumerate(self.documents):
             for text in (*doc.tags, *doc.answers):
                 self._vocab[index].update(self.tokenizer.tokens(text))
+
+    def document(self, entry_id: int) -> KbDocument | None:
+        return self._by_entry.get(entry_id)
 
     def _idf(self, token: str) -> float:
         assert self._bm25 is not None

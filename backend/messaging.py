@@ -144,16 +144,20 @@ def _insert(session: AsyncSession) -> Any:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
+def stored_text(text: str) -> str:
+    """An owner's text as stored: cut at ``MAX_TEXT`` (the cut is noted in ``media``)."""
+    return text[:MAX_TEXT]
+
+
 async def record_inbound(
     session: AsyncSession, identity: ChannelIdentity, inbound: InboundMessage
 ) -> int | None:
     """Store the owner's message; None when this platform message was stored before
     (platforms retry deliveries: WeChat three times within 15 s)."""
-    text = inbound.text
+    text = stored_text(inbound.text)
     media: dict[str, Any] = {}
-    if len(text) > MAX_TEXT:
-        media["truncated_from"] = len(text)
-        text = text[:MAX_TEXT]
+    if len(inbound.text) > MAX_TEXT:
+        media["truncated_from"] = len(inbound.text)
     if inbound.media:
         media["items"] = [asdict(m) for m in inbound.media]
     if inbound.value is not None:

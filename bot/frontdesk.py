@@ -14,22 +14,24 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
 from backend.db import Database
 from backend.i18n import normalize_lang
 from backend.messaging import (
+    MESSAGES,
     InboundMessage,
     Media,
     OutboundMessage,
     enqueue,
     identity_for,
     record_inbound,
+    stored_text,
     unprocessed,
 )
 from backend.models import ChannelIdentity, Conversation, Estate, Message, Owner, Ticket, utcnow
@@ -70,10 +72,12 @@ class FrontDesk:
         async with self._locks[(inbound.channel, inbound.user_id)], self.db.session() as session:
             # Holding the identity keeps it in the session's (weak) identity map: the
             # answer reads it again, and would otherwise select it a second time.
-            _identity, message_id = await self._store(session, inbound)
+            identity, message_id = await self._store(session, inbound)
             if message_id is None:
                 return Handled(None)
-            return await self._answer(session, message_id)
+            # Just stored in this transaction: answer from what we hold, no second read.
+            stored = replace(inbound, text=stored_text(inbound.text))
+            return await self._answer(session, message_id, identity, stored)
 
     async def handle_stored_first(
         self, inbound: InboundMessage, stored: asyncio.Future[int | None]
@@ -103,7 +107,12 @@ class FrontDesk:
 
     async def process(self, message_id: int) -> Handled:
         async with self.db.session() as session:
-            return await self._answer(session, message_id)
+            message = await session.get(Message, message_id, with_for_update=not self.db.is_sqlite)
+            if message is None or message.processed_at is not None:
+                return Handled(message_id)
+            identity = await session.get(ChannelIdentity, message.identity_id)
+            assert identity is not None
+            return await self._answer(session, message_id, identity, _inbound_of(message, identity))
 
     async def _store(
         self, session: AsyncSession, inbound: InboundMessage
@@ -115,11 +124,14 @@ class FrontDesk:
             identity.language = normalize_lang(inbound.language_hint)
         return identity, await record_inbound(session, identity, inbound)
 
-    async def _answer(self, session: AsyncSession, message_id: int) -> Handled:
-        message = await session.get(Message, message_id, with_for_update=not self.db.is_sqlite)
-        if message is None or message.processed_at is not None:
-            return Handled(message_id)
-        turn = await self._turn(session, message)
+    async def _answer(
+        self,
+        session: AsyncSession,
+        message_id: int,
+        identity: ChannelIdentity,
+        inbound: InboundMessage,
+    ) -> Handled:
+        turn = await self._turn(session, message_id, identity, inbound)
         try:
             await router.route(turn)
         except Exception:
@@ -132,19 +144,19 @@ class FrontDesk:
         for index, reply in enumerate(turn.replies):
             stored = await enqueue(
                 session,
-                key=f"reply:{message.id}:{index}",
+                key=f"reply:{message_id}:{index}",
                 identity=turn.identity,
                 message=reply,
                 ticket_id=turn.ticket_id,
                 language=turn.lang,
             )
             replies.append(Reply(reply, stored))
+        answered: dict[str, object] = {"language": turn.lang, "processed_at": turn.now}
         if turn.ticket_id is not None:
-            message.ticket_id = turn.ticket_id
-        message.language = turn.lang
+            answered["ticket_id"] = turn.ticket_id
         if turn.understood is not None:
-            message.intent = "urgent" if turn.understood.urgent else turn.understood.kind
-        message.processed_at = turn.now
+            answered["intent"] = "urgent" if turn.understood.urgent else turn.understood.kind
+        await session.execute(update(MESSAGES).where(MESSAGES.c.id == message_id), answered)
         number = None
         if turn.ticket_id is not None:
             ticket = await session.get(Ticket, turn.ticket_id)
@@ -161,15 +173,19 @@ class FrontDesk:
             log.warning("recovered %d unanswered message(s)", len(pending))
         return len(pending)
 
-    async def _turn(self, session: AsyncSession, message: Message) -> Turn:
-        identity = await session.get(ChannelIdentity, message.identity_id)
-        assert identity is not None
+    async def _turn(
+        self,
+        session: AsyncSession,
+        message_id: int,
+        identity: ChannelIdentity,
+        inbound: InboundMessage,
+    ) -> Turn:
         conversation = await session.scalar(
             select(Conversation).where(Conversation.identity_id == identity.id)
         )
         if conversation is None:
             conversation = Conversation(
-                identity_id=identity.id, data={}, updated_at=message.created_at
+                identity_id=identity.id, data={}, updated_at=inbound.received_at
             )
             session.add(conversation)
             await session.flush()
@@ -183,25 +199,13 @@ class FrontDesk:
                 )
             ).first()
             if row is not None:
-                owner, estate = row.tuple()
-        media = tuple(Media(**m) for m in message.media.get("items", []))
-        inbound = InboundMessage(
-            channel=message.channel,
-            user_id=identity.external_id,
-            chat_id=identity.external_id,
-            platform_message_id=message.platform_message_id or str(message.id),
-            text=message.text,
-            value=message.media.get("value"),
-            media=media,
-            event=message.media.get("event"),
-            received_at=message.created_at,
-        )
+                owner, estate = row
         language = identity.language or (owner.language if owner else None)
         return Turn(
             session=session,
             services=self.services,
             inbound=inbound,
-            message=message,
+            message_id=message_id,
             identity=identity,
             conversation=conversation,
             owner=owner,
@@ -209,3 +213,18 @@ class FrontDesk:
             lang=normalize_lang(language),
             now=self.clock(),
         )
+
+
+def _inbound_of(message: Message, identity: ChannelIdentity) -> InboundMessage:
+    """The stored message as a channel handed it over (recovery after a crash)."""
+    return InboundMessage(
+        channel=message.channel,
+        user_id=identity.external_id,
+        chat_id=identity.external_id,
+        platform_message_id=message.platform_message_id or str(message.id),
+        text=message.text,
+        value=message.media.get("value"),
+        media=tuple(Media(**m) for m in message.media.get("items", [])),
+        event=message.media.get("event"),
+        received_at=message.created_at,
+    )

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.i18n import t
 from backend.kb import KnowledgeBase
 from backend.messaging import Button, InboundMessage, OutboundMessage
-from backend.models import ChannelIdentity, Conversation, Estate, Message, Owner
+from backend.models import ChannelIdentity, Conversation, Estate, Owner
 from backend.settings import Settings
 from backend.verification import CodeSender
 from bot.intents import Understanding
@@ -33,7 +33,7 @@ class Turn:
     session: AsyncSession
     services: Services
     inbound: InboundMessage
-    message: Message
+    message_id: int  # the stored owner message being answered
     identity: ChannelIdentity
     conversation: Conversation
     owner: Owner | None
