@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from backend.db_sqlite import connector
+
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
@@ -40,6 +42,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if is_sqlite(url):
         _prepare_sqlite_path(url)
+        parsed = make_url(url)
+        on_file = parsed.database not in (None, "", ":memory:")
+        if parsed.get_driver_name() == "aiosqlite" and on_file:
+            assert parsed.database is not None
+            kwargs.setdefault("async_creator", connector(parsed.database))
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
