@@ -3,6 +3,7 @@ like plain aiosqlite ones under SQLAlchemy: rows, counts, errors, transactions."
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +83,35 @@ async def test_errors_surface_and_roll_back(db: Database) -> None:
         await session.execute(text("INSERT INTO t (name) VALUES ('y')"))
     async with db.session() as session:
         assert (await session.scalar(text("SELECT count(*) FROM t"))) == 1
+
+
+async def test_writers_queue_in_order_and_readers_do_not_wait(db: Database) -> None:
+    order: list[str] = []
+    first_wrote = asyncio.Event()
+    release_first = asyncio.Event()
+
+    async def first() -> None:
+        async with db.session() as session:
+            await session.execute(text("INSERT INTO t (name) VALUES ('first')"))
+            first_wrote.set()
+            await release_first.wait()  # holds SQLite's write lock meanwhile
+        order.append("first")
+
+    async def second() -> None:
+        async with db.session() as session:
+            await session.execute(text("INSERT INTO t (name) VALUES ('second')"))
+        order.append("second")
+
+    one = asyncio.create_task(first())
+    await first_wrote.wait()
+    two = asyncio.create_task(second())
+    async with db.session() as reader:  # a read goes straight through
+        assert (await reader.scalar(text("SELECT count(*) FROM t"))) == 0
+    await asyncio.sleep(0.2)
+    assert not two.done()  # waits its turn
+    release_first.set()
+    await asyncio.gather(one, two)
+    assert order == ["first", "second"]
+    async with db.session() as session:
+        names = (await session.scalars(text("SELECT name FROM t ORDER BY id"))).all()
+    assert names == ["first", "second"]
