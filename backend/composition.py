@@ -56,7 +56,6 @@ def build_runtime(settings: Settings, db: Database, codes: CodeSender | None = N
     from bot.intents import understand
 
     services = Services(settings, KnowledgeBase(), codes or code_sender(settings), understand)
-    desk = FrontDesk(db, services)
     senders: dict[str, Any] = {"webchat": WebChatSender()}
     if settings.telegram_enabled:
         from bot.channels.telegram import TelegramSender
@@ -66,6 +65,8 @@ def build_runtime(settings: Settings, db: Database, codes: CodeSender | None = N
         from bot.channels.wechat import WeChatSender
 
         senders["wechat"] = WeChatSender(settings, db)
+    written = [name for name, s in senders.items() if getattr(s, "delivered_on_write", False)]
+    desk = FrontDesk(db, services, delivered_on_write=written)
     worker = DeliveryWorker(db, senders)
     return Runtime(settings, db, desk, worker, senders)
 

@@ -228,11 +228,14 @@ async def enqueue(
     priority: int = 0,
     not_before: datetime | None = None,
     language: str | None = None,
+    delivered: bool = False,
 ) -> int | None:
     """Queue ``message`` for ``identity`` under an idempotency key.
 
     Also writes the outgoing row of the conversation (so the console and the web chat
     show it at once) and returns its id; None when the key was queued before.
+    ``delivered``: the channel shows what is written (the web chat), so the outbox row
+    is stored as sent and the delivery worker never has to look at it.
     """
     now = utcnow()
     insert = _insert(session)
@@ -270,10 +273,12 @@ async def enqueue(
                 "campaign_id": campaign_id,
                 "message_id": message_id,
                 "payload": message.to_payload(),
-                "state": OutboxState.PENDING.value,
+                "state": (OutboxState.SENT if delivered else OutboxState.PENDING).value,
                 "priority": priority,
+                "attempts": 1 if delivered else 0,
                 "next_attempt_at": not_before or now,
                 "created_at": now,
+                "sent_at": now if delivered else None,
             },
         )
     ).scalar_one_or_none()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -56,11 +56,18 @@ class Handled:
 
 class FrontDesk:
     def __init__(
-        self, db: Database, services: Services, clock: Callable[[], datetime] = utcnow
+        self,
+        db: Database,
+        services: Services,
+        clock: Callable[[], datetime] = utcnow,
+        *,
+        delivered_on_write: Collection[str] = (),
     ) -> None:
         self.db = db
         self.services = services
         self.clock = clock
+        # Channels that show what is written (the web chat): replies are stored as sent.
+        self.delivered_on_write = frozenset(delivered_on_write)
         self._locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def handle(self, inbound: InboundMessage) -> Handled:
@@ -149,6 +156,7 @@ class FrontDesk:
                 message=reply,
                 ticket_id=turn.ticket_id,
                 language=turn.lang,
+                delivered=turn.identity.channel in self.delivered_on_write,
             )
             replies.append(Reply(reply, stored))
         answered: dict[str, object] = {"language": turn.lang, "processed_at": turn.now}

@@ -51,8 +51,9 @@ class Sender(Protocol):
     """Sends one claimed row to its platform.
 
     A sender may also declare ``delivered_on_write = True`` (the web chat, whose page reads
-    the stored messages): the worker then settles its rows as sent, in bulk, without
-    calling ``send`` or spending the rate budget on them.
+    the stored messages): the front desk then stores its replies as sent, and the worker
+    settles the channel's other rows (staff replies, notices) in bulk, without calling
+    ``send`` or spending the rate budget on them.
     """
 
     channel: str

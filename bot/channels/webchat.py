@@ -42,7 +42,7 @@ class WebChatSender:
 
     channel = CHANNEL
     limits = RateLimits(per_second=1000.0)
-    delivered_on_write = True  # the worker settles these rows in bulk, ``send`` is a fallback
+    delivered_on_write = True  # replies are stored as sent; ``send`` is a fallback
 
     async def send(self, delivery: Delivery) -> SendOutcome:
         return SendOutcome.sent()

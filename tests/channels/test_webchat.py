@@ -6,9 +6,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from backend.composition import build_extensions, build_runtime
 from backend.db import Database
+from backend.models import OutboxItem
 from backend.settings import Settings
 from backend.web.app import create_app
 from tests.fakes.codes import RecordingCodeSender
@@ -60,6 +62,20 @@ async def test_polling_returns_later_messages(client: httpx.AsyncClient) -> None
         )
     ).json()
     assert later["messages"] == []
+
+
+async def test_replies_are_stored_as_sent(client: httpx.AsyncClient, demo: Database) -> None:
+    """The page shows what is written: the delivery worker has nothing left to do."""
+    await post(client, session="demo-session-c", text="物业费怎么交？")
+    async with demo.session() as s:
+        rows = (
+            await s.execute(
+                select(OutboxItem.state, OutboxItem.sent_at).where(
+                    OutboxItem.chat_id == "demo-session-c"
+                )
+            )
+        ).all()
+    assert rows and all(state == "sent" and sent_at is not None for state, sent_at in rows)
 
 
 async def test_a_client_retry_with_the_same_id_is_answered_once(client: httpx.AsyncClient) -> None:
