@@ -11,17 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, bindparam, exists, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
-from backend.messaging import OutboundMessage
+from backend.messaging import OUTBOX, OutboundMessage
 from backend.models import ChannelIdentity, OutboxItem
 from backend.vocabulary import OutboxState
 
 LEASE = timedelta(seconds=60)
+PENDING, SENDING = OutboxState.PENDING, OutboxState.SENDING
 
 
 @dataclass(frozen=True)
@@ -38,27 +39,46 @@ class Delivery:
     payload: dict[str, Any]
 
 
-def _claimable_ids(now: datetime, channels: list[str], limit: int, postgres: bool) -> Any:
-    row, earlier = aliased(OutboxItem), aliased(OutboxItem)
+@cache
+def _claim_statement(postgres: bool) -> Any:
+    """Built once: assembling it (aliases, the correlated EXISTS) cost more than running
+    it, and the worker claims after every message a channel stores."""
+    row, earlier = OUTBOX.alias("row"), OUTBOX.alias("earlier")
+    unsent: list[Any] = [literal_column(f"'{state.value}'") for state in (PENDING, SENDING)]
+    now: Any = bindparam("now")
     due = or_(
-        and_(row.state == OutboxState.PENDING, row.next_attempt_at <= now),
-        and_(row.state == OutboxState.SENDING, row.claimed_until < now),
+        and_(row.c.state == OutboxState.PENDING.value, row.c.next_attempt_at <= now),
+        and_(row.c.state == OutboxState.SENDING.value, row.c.claimed_until < now),
     )
     blocked = exists().where(
-        earlier.channel == row.channel,
-        earlier.chat_id == row.chat_id,
-        earlier.id < row.id,
-        earlier.state.in_([OutboxState.PENDING, OutboxState.SENDING]),
+        earlier.c.channel == row.c.channel,
+        earlier.c.chat_id == row.c.chat_id,
+        earlier.c.id < row.c.id,
+        earlier.c.state.in_(unsent),
     )
-    query = (
-        select(row.id)
-        .where(row.channel.in_(channels), due, ~blocked)
-        .order_by(row.priority.desc(), row.id)
-        .limit(limit)
+    claimable = (
+        select(row.c.id)
+        .where(
+            row.c.channel.in_(bindparam("channels", expanding=True)),
+            row.c.state.in_(unsent),  # the partial index ix_outbox_unsent
+            due,
+            ~blocked,
+        )
+        .order_by(row.c.priority.desc(), row.c.id)
+        .limit(bindparam("limit"))
     )
     if postgres:
-        query = query.with_for_update(skip_locked=True, of=row)
-    return query.scalar_subquery()
+        claimable = claimable.with_for_update(skip_locked=True, of=row)
+    return (
+        update(OUTBOX)
+        .where(OUTBOX.c.id.in_(claimable.scalar_subquery()))
+        .values(
+            state=OutboxState.SENDING.value,
+            claimed_until=bindparam("until"),
+            attempts=OUTBOX.c.attempts + 1,
+        )
+        .returning(OUTBOX.c.id)
+    )
 
 
 async def claim(
@@ -71,13 +91,8 @@ async def claim(
     """
     postgres = session.get_bind().dialect.name == "postgresql"
     claimed = await session.scalars(
-        update(OutboxItem)
-        .where(OutboxItem.id.in_(_claimable_ids(now, channels, limit, postgres)))
-        .values(
-            state=OutboxState.SENDING, claimed_until=now + LEASE, attempts=OutboxItem.attempts + 1
-        )
-        .returning(OutboxItem.id)
-        .execution_options(synchronize_session=False)
+        _claim_statement(postgres),
+        {"now": now, "channels": channels, "limit": limit, "until": now + LEASE},
     )
     ids = list(claimed.all())
     if not ids:

@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, utcnow
+
+# The predicate of the partial index on unsent rows; a query must state it word for word
+# (as literals, not parameters) for SQLite and PostgreSQL to use that index.
+UNSENT = "state IN ('pending', 'sending')"
 
 
 class Message(Base):
@@ -52,7 +56,15 @@ class OutboxItem(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_state_next", "state", "next_attempt_at"),
-        Index("ix_outbox_chat", "channel", "chat_id", "id"),
+        # Only rows still to send: claiming reads these, however many were sent before.
+        Index(
+            "ix_outbox_unsent",
+            "channel",
+            "chat_id",
+            "id",
+            sqlite_where=text(UNSENT),
+            postgresql_where=text(UNSENT),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
