@@ -40,10 +40,24 @@ JOBS: tuple[tuple[str, str, dict[str, Any]], ...] = (
 
 
 def sync_url(url: str) -> str:
-    """The job store is synchronous: the same database through a blocking driver."""
+    """Where the job store lives, through a blocking driver (APScheduler 3's store is
+    synchronous, and the scheduler calls it on the event loop).
+
+    PostgreSQL: the service's database. SQLite: a file of its own next to the service's
+    (``ownerdesk.db`` → ``ownerdesk-jobs.db``). In the same file, the store's update after
+    a job run had to wait for SQLite's write lock while an owner's message was being
+    answered, and since it waited on the event loop, the answer could not finish: the
+    whole service stood still for the store's 5-second busy timeout, once a minute under
+    load (benchmarks/webchat_bench.py).
+    """
     parsed = make_url(url)
-    driver = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}[parsed.get_backend_name()]
-    return parsed.set(drivername=driver).render_as_string(hide_password=False)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:":
+            path = Path(database)
+            database = str(path.with_name(f"{path.stem}-jobs{path.suffix or '.db'}"))
+        return parsed.set(drivername="sqlite", database=database).render_as_string()
+    return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
 
 class SchedulerService:

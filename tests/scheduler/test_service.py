@@ -17,7 +17,11 @@ from scheduler.service import JOBS, SchedulerService, sync_url
 
 
 def test_sync_urls_for_the_job_store() -> None:
-    assert sync_url("sqlite+aiosqlite:///./var/x.db") == "sqlite:///./var/x.db"
+    assert sync_url("sqlite+aiosqlite:///./var/x.db") == "sqlite:///var/x-jobs.db"
+    assert (
+        sync_url("sqlite+aiosqlite:////srv/od/ownerdesk.db")
+        == "sqlite:////srv/od/ownerdesk-jobs.db"
+    )
     assert sync_url("postgresql+asyncpg://u:p@h:5/db") == "postgresql+psycopg://u:p@h:5/db"
 
 
