@@ -173,6 +173,13 @@ class KbIndex:
         self.tokenizer = tokenizer_for(synonyms)
         self.documents = list(documents)
         self._by_entry = {doc.entry_id: doc for doc in self.documents}
+        # An estate's entry with the same question as a company-wide one answers it for that
+        # estate (its fees in its own currency, say): the company-wide variant is not used.
+        self._restated: dict[int, frozenset[str]] = {}
+        for doc in self.documents:
+            if doc.estate_id is not None:
+                own = self._restated.get(doc.estate_id, frozenset())
+                self._restated[doc.estate_id] = own | {q.strip().lower() for q in doc.questions}
         self._rows: list[tuple[int, str]] = []  # (document index, variant)
         corpus: list[list[str]] = []
         for index, doc in enumerate(self.documents):
@@ -213,12 +220,15 @@ class KbIndex:
         scores = self._bm25.get_scores(tokens)
         best: dict[int, tuple[float, float, str]] = {}  # entry → (BM25, confidence, variant)
         query_weight = sum(self._idf(t) for t in set(tokens))
+        restated = self._restated.get(estate_id, frozenset()) if estate_id is not None else ()
         for row, raw in enumerate(scores):
             if raw <= 0:
                 continue
             index, question = self._rows[row]
             doc = self.documents[index]
             if doc.estate_id is not None and doc.estate_id != estate_id:
+                continue
+            if doc.estate_id is None and question.strip().lower() in restated:
                 continue
             covered_variant = min(float(raw) / self._self_scores[row], 1.0)
             known = sum(

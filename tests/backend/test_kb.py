@@ -93,6 +93,34 @@ async def test_answers_in_the_owner_language_and_scope(
     )
 
 
+async def test_an_estate_entry_restating_a_company_answer_wins_for_that_estate(
+    session: AsyncSession, world: World, tmp_path: Path
+) -> None:
+    path = tmp_path / "kb.yaml"
+    path.write_text(
+        YAML
+        + """  - key: fee-b
+    estate: EST-B
+    questions: ["物业费怎么交", "How do I pay the property fee?"]
+    answer_zh: 通过 GIRO 缴纳新元。
+    answer_en: Pay in SGD by GIRO.
+""",
+        encoding="utf-8",
+    )
+    await import_kb(session, path)
+    kb = KnowledgeBase()
+
+    async def key_for(estate_id: int | None) -> str | None:
+        answer = await kb.answer(
+            session, world.company.id, "物业费怎么交", estate_id=estate_id, language="zh"
+        )
+        return answer.key if answer else None
+
+    assert await key_for(world.other_estate.id) == "fee-b"
+    assert await key_for(world.estate.id) == "fee"
+    assert await key_for(None) == "fee"
+
+
 async def test_warm_builds_each_company_index_before_the_first_enquiry(
     session: AsyncSession, world: World, tmp_path: Path
 ) -> None:

@@ -78,6 +78,14 @@ async def test_replies_are_stored_as_sent(client: httpx.AsyncClient, demo: Datab
     assert rows and all(state == "sent" and sent_at is not None for state, sent_at in rows)
 
 
+async def test_each_estate_gets_its_own_fee_answer(client: httpx.AsyncClient) -> None:
+    """Lakeside Court (Singapore) restates the company-wide RMB fee entry in S$."""
+    shanghai = await post(client, session="demo-session", text="How do I pay the property fee?")
+    singapore = await post(client, session="demo-session-b", text="How do I pay the property fee?")
+    assert "RMB 2.80" in shanghai.json()["replies"][0]["text"]
+    assert "S$ 0.38" in singapore.json()["replies"][0]["text"]
+
+
 async def test_a_client_retry_with_the_same_id_is_answered_once(client: httpx.AsyncClient) -> None:
     first = await post(client, session="demo-session", text="你好", id="abc-1")
     again = await post(client, session="demo-session", text="你好", id="abc-1")
