@@ -65,9 +65,8 @@ def build_runtime(settings: Settings, db: Database, codes: CodeSender | None = N
         from bot.channels.wechat import WeChatSender
 
         senders["wechat"] = WeChatSender(settings, db)
-    written = [name for name, s in senders.items() if getattr(s, "delivered_on_write", False)]
-    desk = FrontDesk(db, services, delivered_on_write=written)
     worker = DeliveryWorker(db, senders)
+    desk = FrontDesk(db, services, delivered_on_write=worker.delivered_on_write)
     return Runtime(settings, db, desk, worker, senders)
 
 

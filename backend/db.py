@@ -23,10 +23,12 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _prepare_sqlite_path(url: str) -> None:
-    database = make_url(url).database
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+def sqlite_file(url: str) -> str | None:
+    """The file of a SQLite URL; None for an in-memory database or another backend."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return parsed.database
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -41,12 +43,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if is_sqlite(url):
-        _prepare_sqlite_path(url)
-        parsed = make_url(url)
-        on_file = parsed.database not in (None, "", ":memory:")
-        if parsed.get_driver_name() == "aiosqlite" and on_file:
-            assert parsed.database is not None
-            kwargs.setdefault("async_creator", connector(parsed.database))
+        path = sqlite_file(url)
+        if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            if make_url(url).get_driver_name() == "aiosqlite":
+                kwargs.setdefault("async_creator", connector(path))
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine

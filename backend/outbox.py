@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.messaging import OUTBOX, OutboundMessage
 from backend.models import ChannelIdentity, OutboxItem
+from backend.models.messaging import UNSENT_STATES
 from backend.vocabulary import OutboxState
 
 LEASE = timedelta(seconds=60)
-PENDING, SENDING = OutboxState.PENDING, OutboxState.SENDING
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def _claim_statement(postgres: bool) -> Any:
     """Built once: assembling it (aliases, the correlated EXISTS) cost more than running
     it, and the worker claims after every message a channel stores."""
     row, earlier = OUTBOX.alias("row"), OUTBOX.alias("earlier")
-    unsent: list[Any] = [literal_column(f"'{state.value}'") for state in (PENDING, SENDING)]
+    unsent: list[Any] = [literal_column(repr(state)) for state in UNSENT_STATES]
     now: Any = bindparam("now")
     due = or_(
         and_(row.c.state == OutboxState.PENDING.value, row.c.next_attempt_at <= now),

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from backend.db import Database
+from backend.db import Database, sqlite_file
 from backend.settings import Settings
 from scheduler import jobs
 
@@ -52,8 +52,8 @@ def sync_url(url: str) -> str:
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        database = parsed.database or ""
-        if database and database != ":memory:":
+        database = sqlite_file(url)
+        if database:
             path = Path(database)
             database = str(path.with_name(f"{path.stem}-jobs{path.suffix or '.db'}"))
         return parsed.set(drivername="sqlite", database=database).render_as_string()

@@ -9,10 +9,12 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, utcnow
+from backend.vocabulary import OutboxState
 
-# The predicate of the partial index on unsent rows; a query must state it word for word
-# (as literals, not parameters) for SQLite and PostgreSQL to use that index.
-UNSENT = "state IN ('pending', 'sending')"
+# The rows still to send, and the predicate of the partial index on them: a query must
+# state it word for word (as literals, not parameters) for SQLite and PostgreSQL to use it.
+UNSENT_STATES = (OutboxState.PENDING.value, OutboxState.SENDING.value)
+UNSENT = f"state IN ({', '.join(repr(state) for state in UNSENT_STATES)})"
 
 
 class Message(Base):

@@ -84,7 +84,7 @@ class DeliveryWorker:
         }
         self._last_to_chat: dict[tuple[str, str], float] = {}
         # Channels whose rows are delivered once written: settled in bulk (see ``Sender``).
-        self._delivered_on_write = {
+        self.delivered_on_write = {
             name for name, s in self.senders.items() if getattr(s, "delivered_on_write", False)
         }
         self._wake = asyncio.Event()
@@ -120,7 +120,7 @@ class DeliveryWorker:
         written: list[int] = []
         by_chat: defaultdict[tuple[str, str], list[Delivery]] = defaultdict(list)
         for delivery in claimed:
-            if delivery.channel in self._delivered_on_write:
+            if delivery.channel in self.delivered_on_write:
                 written.append(delivery.outbox_id)
             else:
                 by_chat[(delivery.channel, delivery.chat_id)].append(delivery)
