@@ -4,6 +4,8 @@ random one; the demo has ``demo-session`` pre-bound)."""
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import uuid
 from collections.abc import Callable
@@ -16,6 +18,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from backend.db import Database
+from backend.i18n import LANGUAGES, t
 from backend.messaging import InboundMessage
 from backend.models import ChannelIdentity, Message
 from backend.outbox import Delivery
@@ -46,6 +49,33 @@ class WebChatSender:
 
     async def send(self, delivery: Delivery) -> SendOutcome:
         return SendOutcome.sent()
+
+
+PAGE_TEXTS = {
+    "title": "webchat.title",
+    "placeholder": "webchat.placeholder",
+    "send": "webchat.send",
+    "session": "webchat.session",
+    "offline": "webchat.offline",
+}
+ERROR_TEXTS = {  # API error code → what the page tells the owner
+    "too_large": "webchat.error.too_large",
+    "invalid_input": "webchat.error.invalid_input",
+    "other": "webchat.error.other",
+}
+
+
+def chat_page() -> str:
+    """The page with its texts from ``locales/``: both languages, the switch is client-side."""
+    texts = {lang: {name: t(lang, key) for name, key in PAGE_TEXTS.items()} for lang in LANGUAGES}
+    errors = {lang: {code: t(lang, key) for code, key in ERROR_TEXTS.items()} for lang in LANGUAGES}
+    ui = {lang: {**texts[lang], "errors": errors[lang]} for lang in LANGUAGES}
+    # In a <script>, "</" would end it early; JSON's \u003c is the same character.
+    ui_json = json.dumps(ui, ensure_ascii=False).replace("<", "\\u003c")
+    page = resources.files("bot.channels").joinpath("webchat.html").read_text("utf-8")
+    for name in ("title", "placeholder", "send"):  # before the script runs: Chinese
+        page = page.replace(f"__{name.upper()}__", html.escape(texts["zh"][name]))
+    return page.replace("__UI_JSON__", ui_json)
 
 
 def _reply_json(text: str, buttons: Any, message_id: int | None) -> dict[str, Any]:
@@ -120,9 +150,10 @@ def webchat_router(db: Database, desk: FrontDesk, wake: Callable[[], None]) -> A
             {"messages": [_reply_json(m.text, m.media.get("buttons", []), m.id) for m in rows]}
         )
 
+    page_html = chat_page()
+
     @router.get("/chat", response_class=HTMLResponse)
     async def page(request: Request) -> HTMLResponse:
-        html = resources.files("bot.channels").joinpath("webchat.html").read_text("utf-8")
-        return HTMLResponse(html)
+        return HTMLResponse(page_html)
 
     return router

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import AsyncIterator
 
 import httpx
@@ -10,6 +12,7 @@ from sqlalchemy import select
 
 from backend.composition import build_extensions, build_runtime
 from backend.db import Database
+from backend.i18n import t
 from backend.models import OutboxItem
 from backend.settings import Settings
 from backend.web.app import create_app
@@ -135,3 +138,20 @@ async def test_the_chat_page_is_served_and_escapes_text(client: httpx.AsyncClien
         and "textContent = body" in page.text
         and "innerHTML" not in page.text
     )
+
+
+async def test_the_chat_page_speaks_both_languages_from_the_catalogues(
+    client: httpx.AsyncClient,
+) -> None:
+    page = (await client.get("/chat")).text
+    texts = json.loads(re.search(r"const UI = (\{.*?\});", page).group(1))  # type: ignore[union-attr]
+    assert "__" not in page.replace("__proto__", "")  # every marker filled
+    assert f'<h1 id="title">{t("zh", "webchat.title")}</h1>' in page
+    for lang in ("zh", "en"):
+        assert texts[lang]["send"] == t(lang, "webchat.send")
+        assert texts[lang]["offline"] == t(lang, "webchat.offline")
+        # What an API error shows the owner: her language, never the API's English message.
+        for code in ("too_large", "invalid_input", "other"):
+            assert texts[lang]["errors"][code] == t(lang, f"webchat.error.{code}")
+    assert texts["zh"]["errors"]["too_large"] != texts["en"]["errors"]["too_large"]
+    assert "data.error.message" not in page
