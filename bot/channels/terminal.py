@@ -12,6 +12,7 @@ from typing import TextIO
 
 from backend.composition import build_runtime
 from backend.db import Database
+from backend.i18n import t
 from backend.messaging import Button, InboundMessage
 from backend.settings import Settings
 
@@ -32,8 +33,8 @@ async def chat(
     runtime = build_runtime(settings, db)
     session = SESSIONS.get(lang, SESSIONS["zh"])
     offered: list[Button] = []
-    prompt = "您" if lang == "zh" else "You"
-    out.write("(Ctrl-D to leave)\n" if lang == "en" else "（Ctrl-D 退出）\n")
+    prompt = t(lang, "terminal.prompt")
+    out.write(t(lang, "terminal.leave") + "\n")
     try:
         first = True
         while True:

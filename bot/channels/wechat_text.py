@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.i18n import t
 from backend.messaging import Button, InboundMessage, Media, OutboundMessage
 from backend.models import PlatformState, utcnow
 from backend.vocabulary import Channel
@@ -135,7 +136,7 @@ def render(message: OutboundMessage) -> str:
     if not message.buttons:
         return _cut(text, MAX_TEXT_BYTES)
     zh = is_chinese(text) or any(is_chinese(b.label) for b in message.buttons)
-    head = "回复数字选择：" if zh else "Reply with a number:"
+    head = t("zh" if zh else "en", "wechat.reply_with_number")
     sep = "：" if zh else ": "
     options = "\n".join(f"{i}{sep}{b.label}" for i, b in enumerate(message.buttons, start=1))
     tail = f"\n\n{head}\n{options}"
