@@ -31,7 +31,7 @@ def sqlite_file(url: str) -> str | None:
     return parsed.database
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any = None) -> None:
     # WAL lets the console read while the bot writes; foreign keys are off by default in SQLite.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -49,7 +49,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             if make_url(url).get_driver_name() == "aiosqlite":
                 kwargs.setdefault("async_creator", connector(path))
         engine = create_async_engine(url, **kwargs)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)

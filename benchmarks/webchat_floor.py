@@ -40,10 +40,11 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel
 
+from backend.db import sqlite_pragmas
+
 sys.path.insert(0, str(Path(__file__).parent))
 import webchat_bench as bench
 
-ROOT = Path(__file__).parents[1]
 VARIANTS = [("http", 1), ("http", 2), ("txn", 1), ("txn", 2), ("group", 1), ("group", 2)]
 TURN = [
     "SELECT id, owner_id, language FROM channel_identities WHERE channel = 'webchat' AND external_id = ?",
@@ -79,9 +80,7 @@ class Store:
         conn: sqlite3.Connection | None = getattr(self.local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, isolation_level=None)
-            for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=10000"):
-                conn.execute(f"PRAGMA {pragma}")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            sqlite_pragmas(conn)  # the service's own settings
             self.local.conn = conn
         return conn
 
@@ -160,7 +159,6 @@ class GroupCommit:
 
 def create_app() -> FastAPI:
     """uvicorn --factory entry point; FLOOR_MODE and FLOOR_DB choose the variant."""
-    sys.path.insert(0, str(ROOT))
     from bot.intents import understand
 
     understand("你好")  # load the model before the first request
