@@ -132,11 +132,13 @@ def _freeze_startup_objects() -> None:
 
 def build_extensions(runtime: Runtime) -> list[Extension]:
     from backend.web.console import console_router
+    from bot.channels.admission import Admission
     from bot.channels.webchat import webchat_router
 
     wake = runtime.worker.wake
+    admission = Admission(runtime.settings.webchat_max_wait)
     extensions = [
-        Extension("webchat", routers=[webchat_router(runtime.db, runtime.desk, wake)]),
+        Extension("webchat", routers=[webchat_router(runtime.db, runtime.desk, wake, admission)]),
         Extension("console", routers=[console_router(wake)]),
     ]
     if runtime.settings.telegram_enabled:

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     wechat_aes_key: str | None = Field(default=None, repr=False)
     wechat_api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"
 
+    # Seconds a web-chat message may wait for the desk before it is turned away with 503
+    # (the page sends it again); 0 takes every message however long the queue.
+    webchat_max_wait: float = Field(default=2.0, ge=0)
+
     # Verification codes by SMS (backend/sms.py); unset = the code goes to the service log.
     sms_webhook_url: str | None = None
     sms_webhook_secret: str | None = Field(default=None, repr=False)

@@ -1,6 +1,7 @@
 """Web-chat throughput and latency against a real ``ownerdesk serve`` on SQLite.
 
-    .venv/bin/python benchmarks/webchat_bench.py [--owners 50] [--seconds 15] [--rate R ...] [--json]
+    .venv/bin/python benchmarks/webchat_bench.py [--owners 50] [--seconds 15] [--rate R ...]
+        [--flood-owners 1000] [--flood-rate 1000] [--flood-max-wait S ...] [--json]
 
 Closed loop: N owners, each sending its next message when the reply to the last one
 arrives, for --seconds → messages/s. Open loop: messages sent on a fixed schedule at
@@ -8,6 +9,9 @@ each --rate per second (default: 10, 25, and 70 % of the closed-loop throughput;
 the 70 %), latency counted from the *scheduled* send time so queueing is charged →
 p50/p99. The same two runs against
 a bare FastAPI echo endpoint (uvicorn, one process) give the ceiling of this machine.
+Flood: --flood-owners owners at --flood-rate messages/s, far past capacity, against a
+fresh server per --flood-max-wait (OWNERDESK_WEBCHAT_MAX_WAIT; 0 takes every message):
+how many are answered, how fast, and how many are turned away with 503.
 
 The load comes from a few lines of HTTP/1.1 over one keep-alive connection per owner,
 not from httpx: httpx spends about 2 ms of CPU on a request, and on two cores that
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -27,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +98,12 @@ class Connection:
         self.writer.close()
 
     async def post(self, payload: dict[str, str]) -> bytes:
+        status, data = await self.send(payload)
+        if status != 200:
+            raise RuntimeError(f"HTTP {status}: {data[:200]!r}")
+        return data
+
+    async def send(self, payload: dict[str, str]) -> tuple[int, bytes]:
         body = json.dumps(payload).encode()
         request = (
             b"POST /api/webchat/messages HTTP/1.1\r\nHost: bench\r\n"
@@ -112,10 +124,7 @@ class Connection:
             name, _, value = line.partition(b":")
             if name.strip().lower() == b"content-length":
                 length = int(value)
-        data = await self.reader.readexactly(length)
-        if head[9:12] != b"200":
-            raise RuntimeError(f"HTTP {head[9:12].decode()}: {data[:200]!r}")
-        return data
+        return int(head[9:12]), await self.reader.readexactly(length)
 
 
 async def connections(base: str, owners: list[str]) -> dict[str, Connection]:
@@ -175,6 +184,59 @@ async def open_loop(base: str, owners: list[str], rate: float, seconds: float) -
     }
 
 
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[max(0, int(len(ordered) * share) - 1)], 1) if ordered else 0.0
+
+
+async def flood(base: str, owners: list[str], rate: float, seconds: float) -> dict[str, Any]:
+    """Far more owners than the desk can answer, each on its own connection, at ``rate``.
+
+    Each owner waits for the answer to one message before sending the next, as the page
+    does; the messages the server turns away (503, nothing stored) are counted, not sent
+    again. Latency is from sending to the answer: the server's queue, not the client's.
+    """
+    answered: list[float] = []
+    refused: list[float] = []
+    total = int(rate * seconds)
+    conns = await connections(base, owners)
+    start = time.perf_counter() + 0.2
+
+    async def one(i: int) -> None:
+        await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+        session = owners[i % len(owners)]
+        conn = conns[session]
+        async with conn.lock:
+            sent = time.perf_counter()
+            status, data = await conn.send(
+                {"session": session, "text": MESSAGES[i % len(MESSAGES)]}
+            )
+        took = (time.perf_counter() - sent) * 1000
+        if status == 200:
+            answered.append(took)
+        elif status == 503:
+            refused.append(took)
+        else:
+            raise RuntimeError(f"HTTP {status}: {data[:200]!r}")
+
+    try:
+        await asyncio.gather(*(one(i) for i in range(total)))
+    finally:
+        for conn in conns.values():
+            await conn.__aexit__()
+    wall = time.perf_counter() - start
+    return {
+        "owners": len(owners),
+        "offered_msg_s": rate,
+        "answered_msg_s": round(len(answered) / wall, 1),
+        "turned_away_pct": round(100 * len(refused) / total, 1),
+        "answered_p50_ms": percentile(answered, 0.5),
+        "answered_p99_ms": percentile(answered, 0.99),
+        "answered_max_ms": round(max(answered, default=0.0), 1),
+        "turned_away_p99_ms": percentile(refused, 0.99),
+    }
+
+
 def prepare_database(url: str, owners: int) -> list[str]:
     env = {**os.environ, "OWNERDESK_DATABASE_URL": url}
     bin_dir = Path(sys.executable).parent
@@ -229,6 +291,24 @@ async def measure(
     }
 
 
+@contextlib.asynccontextmanager
+async def serving(env: dict[str, str]) -> AsyncIterator[tuple[str, int]]:
+    """``ownerdesk serve`` on a free port: its base URL and process id."""
+    port = free_port()
+    server = subprocess.Popen(
+        [Path(sys.executable).parent / "ownerdesk", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        await wait_ready(f"http://127.0.0.1:{port}", "/healthz")
+        yield f"http://127.0.0.1:{port}", server.pid
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--owners", type=int, default=50)
@@ -239,28 +319,35 @@ async def main() -> None:
         action="append",
         help="open-loop messages/s, repeatable (0: 70%% of throughput; default 10, 25, 0)",
     )
+    parser.add_argument(
+        "--flood-owners",
+        type=int,
+        default=1000,
+        help="owners of the flood run past capacity (0: no flood run)",
+    )
+    parser.add_argument("--flood-rate", type=float, default=1000.0, help="messages/s offered")
+    parser.add_argument(
+        "--flood-max-wait",
+        type=float,
+        action="append",
+        help="OWNERDESK_WEBCHAT_MAX_WAIT of a flood run, repeatable (default: the service's)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     rates = args.rate or [10.0, 25.0, 0.0]
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{tmp}/bench.db"
-        owners = prepare_database(url, args.owners)
-        port = free_port()
+        sessions = prepare_database(url, max(args.owners, args.flood_owners))
+        owners = sessions[: args.owners]
         env = {**os.environ, "OWNERDESK_DATABASE_URL": url, "OWNERDESK_VAR_DIR": tmp}
-        server = subprocess.Popen(
-            [Path(sys.executable).parent / "ownerdesk", "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            await wait_ready(f"http://127.0.0.1:{port}", "/healthz")
-            ownerdesk = await measure(
-                f"http://127.0.0.1:{port}", owners, args.seconds, rates, server.pid
-            )
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        async with serving(env) as (base, pid):
+            ownerdesk = await measure(base, owners, args.seconds, rates, pid)
+        floods = []
+        for max_wait in (args.flood_max_wait or [None]) if args.flood_owners else []:
+            wait_env = {} if max_wait is None else {"OWNERDESK_WEBCHAT_MAX_WAIT": str(max_wait)}
+            async with serving({**env, **wait_env}) as (base, _):
+                result = await flood(base, sessions, args.flood_rate, args.seconds)
+            floods.append({"max_wait_s": max_wait if max_wait is not None else "default", **result})
         (Path(tmp) / "echo_app.py").write_text(ECHO_APP)
         port = free_port()
         echo = subprocess.Popen(
@@ -291,6 +378,7 @@ async def main() -> None:
         "database": "SQLite (WAL)",
         "owners": args.owners,
         "ownerdesk": ownerdesk,
+        "flood": floods,
         "echo_ceiling": ceiling,
     }
     if args.json:

@@ -24,6 +24,7 @@ from backend.models import ChannelIdentity, Message
 from backend.outbox import Delivery
 from backend.vocabulary import Channel, Direction
 from backend.web.errors import error_response
+from bot.channels.admission import Admission
 from bot.channels.base import RateLimits, SendOutcome
 from bot.frontdesk import FrontDesk
 
@@ -57,8 +58,10 @@ PAGE_TEXTS = {
     "send": "webchat.send",
     "session": "webchat.session",
     "offline": "webchat.offline",
+    "retrying": "webchat.retrying",
 }
 ERROR_TEXTS = {  # API error code → what the page tells the owner
+    "busy": "webchat.error.busy",
     "too_large": "webchat.error.too_large",
     "invalid_input": "webchat.error.invalid_input",
     "other": "webchat.error.other",
@@ -75,6 +78,7 @@ def chat_page() -> str:
     page = resources.files("bot.channels").joinpath("webchat.html").read_text("utf-8")
     for name in ("title", "placeholder", "send"):  # before the script runs: Chinese
         page = page.replace(f"__{name.upper()}__", html.escape(texts["zh"][name]))
+    page = page.replace("__MAX_TEXT__", str(MAX_TEXT))
     return page.replace("__UI_JSON__", ui_json)
 
 
@@ -92,8 +96,14 @@ def _reply_json(text: str, buttons: Any, message_id: int | None) -> dict[str, An
     }
 
 
-def webchat_router(db: Database, desk: FrontDesk, wake: Callable[[], None]) -> APIRouter:
+def webchat_router(
+    db: Database,
+    desk: FrontDesk,
+    wake: Callable[[], None],
+    admission: Admission | None = None,
+) -> APIRouter:
     router = APIRouter()
+    gate = admission or Admission(max_wait=0)
 
     @router.post("/api/webchat/messages")
     async def post_message(body: WebChatIn) -> JSONResponse:
@@ -110,7 +120,15 @@ def webchat_router(db: Database, desk: FrontDesk, wake: Callable[[], None]) -> A
             value=body.value,
             language_hint=body.lang,
         )
-        handled = await desk.handle(inbound)
+        ticket = gate.enter()
+        if ticket is None:  # not stored: the page sends it again with the same id
+            busy = error_response(503, "busy", "too many messages right now; send it again")
+            busy.headers["Retry-After"] = str(gate.retry_after())
+            return busy
+        try:
+            handled = await desk.handle(inbound)
+        finally:
+            gate.leave(ticket)
         wake()
         result: dict[str, Any] = {
             "replies": [

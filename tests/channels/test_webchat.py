@@ -13,9 +13,11 @@ from sqlalchemy import select
 from backend.composition import build_extensions, build_runtime
 from backend.db import Database
 from backend.i18n import t
-from backend.models import OutboxItem
+from backend.models import Message, OutboxItem
 from backend.settings import Settings
-from backend.web.app import create_app
+from backend.web.app import Extension, create_app
+from bot.channels.admission import MIN_IN_FLIGHT, SAMPLES, Admission
+from bot.channels.webchat import webchat_router
 from tests.fakes.codes import RecordingCodeSender
 
 
@@ -27,6 +29,32 @@ async def client(
     app = create_app(
         test_settings, demo, [e for e in build_extensions(runtime) if e.name == "webchat"]
     )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as c:
+        yield c
+
+
+@pytest.fixture
+def gate() -> Admission:
+    """A gate that has learnt a slow desk: half a second a message."""
+    clock = iter(float(i) / 2 for i in range(10**6))
+    gate = Admission(max_wait=1.0, clock=lambda: next(clock))
+    for _ in range(SAMPLES):
+        ticket = gate.enter()
+        assert ticket is not None
+        gate.leave(ticket)
+    assert gate.pace == 0.5
+    return gate
+
+
+@pytest.fixture
+async def gated_client(
+    demo: Database, test_settings: Settings, codes: RecordingCodeSender, gate: Admission
+) -> AsyncIterator[httpx.AsyncClient]:
+    runtime = build_runtime(test_settings, demo, codes)
+    router = webchat_router(demo, runtime.desk, runtime.worker.wake, gate)
+    app = create_app(test_settings, demo, [Extension("webchat", routers=[router])])
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://test"
     ) as c:
@@ -95,6 +123,30 @@ async def test_a_client_retry_with_the_same_id_is_answered_once(client: httpx.As
     assert first.json()["replies"] and again.json() == {"replies": [], "duplicate": True}
 
 
+async def test_a_flood_is_told_to_retry_and_the_retry_is_answered_once(
+    gated_client: httpx.AsyncClient, gate: Admission, demo: Database
+) -> None:
+    """Past capacity a message is not stored: 503 now, the page's retry is answered."""
+    held = [gate.enter() for _ in range(MIN_IN_FLIGHT)]  # a queue at the slow desk
+    busy = await post(gated_client, session="demo-session", text="你好", id="flood-1")
+    assert busy.status_code == 503
+    assert busy.json()["error"]["code"] == "busy"
+    assert 1 <= int(busy.headers["Retry-After"]) <= 5
+    async with demo.session() as s:
+        stored = await s.scalar(
+            select(Message.id).where(Message.platform_message_id == "demo-session:flood-1")
+        )
+    assert stored is None
+    for ticket in held:  # the queue drains
+        assert ticket is not None
+        gate.leave(ticket)
+    answered = await post(gated_client, session="demo-session", text="你好", id="flood-1")
+    again = await post(gated_client, session="demo-session", text="你好", id="flood-1")
+    assert answered.status_code == 200 and answered.json()["replies"]
+    assert again.json() == {"replies": [], "duplicate": True}
+    assert gate.in_flight == 0
+
+
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
@@ -151,7 +203,9 @@ async def test_the_chat_page_speaks_both_languages_from_the_catalogues(
         assert texts[lang]["send"] == t(lang, "webchat.send")
         assert texts[lang]["offline"] == t(lang, "webchat.offline")
         # What an API error shows the owner: her language, never the API's English message.
-        for code in ("too_large", "invalid_input", "other"):
+        assert texts[lang]["retrying"] == t(lang, "webchat.retrying")
+        for code in ("busy", "too_large", "invalid_input", "other"):
             assert texts[lang]["errors"][code] == t(lang, f"webchat.error.{code}")
     assert texts["zh"]["errors"]["too_large"] != texts["en"]["errors"]["too_large"]
     assert "data.error.message" not in page
+    assert 'maxlength="20000"' in page  # as the API: the page never sends what it refuses
