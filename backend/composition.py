@@ -138,7 +138,11 @@ def build_extensions(runtime: Runtime) -> list[Extension]:
     wake = runtime.worker.wake
     admission = Admission(runtime.settings.webchat_max_wait)
     extensions = [
-        Extension("webchat", routers=[webchat_router(runtime.db, runtime.desk, wake, admission)]),
+        Extension(
+            "webchat",
+            routers=[webchat_router(runtime.db, runtime.desk, wake, admission)],
+            health=admission.health,
+        ),
         Extension("console", routers=[console_router(wake)]),
     ]
     if runtime.settings.telegram_enabled:

@@ -10,8 +10,10 @@ The wait is estimated as messages in flight × the desk's pace, the time it take
 message. The pace is learnt from departures: the time since the later of the previous
 departure and this message's arrival (a busy desk is measured by its rhythm, an idle
 one by the message alone), as the median of the last ``SAMPLES``, so a cold cache or a
-pause of the garbage collector does not move it. It is known after a few departures: a
-flood that starts with the service is judged within a fraction of a second.
+pause of the garbage collector does not move it. It is known after a few departures;
+until then at most ``UNLEARNT`` messages are taken at once, or a flood that starts with
+the service would fill the desk with more than it can answer in time: turns share the
+event loop, so none departs before many are in.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from dataclasses import dataclass
 log = logging.getLogger(__name__)
 
 SAMPLES = 64  # the pace is the median of the last so many departures...
-MIN_SAMPLES = 8  # ...and no message is judged before so many (the first after start-up)
+MIN_SAMPLES = 8  # ...known after so many; until then no more than UNLEARNT in flight
+UNLEARNT = 64
 MIN_IN_FLIGHT = 8  # with fewer in flight a message is never turned away
 MAX_RETRY_AFTER = 5  # seconds; the page adds jitter so retries do not arrive together
 LOG_EVERY = 10.0  # seconds between "turned away" log lines while it lasts
@@ -48,7 +51,8 @@ class Admission:
         self._samples: deque[float] = deque(maxlen=SAMPLES)
         self._pace: float | None = None  # cached median, None when stale
         self._last_departure = -math.inf
-        self._refused = 0
+        self._refused = 0  # since the last log line
+        self.turned_away = 0  # since start
         self._last_log = -math.inf
 
     @property
@@ -65,15 +69,18 @@ class Admission:
 
     def enter(self) -> Ticket | None:
         """A ticket for a message that may go ahead; None: tell the sender to retry."""
-        if (
-            self.max_wait > 0
-            and self.in_flight >= MIN_IN_FLIGHT
-            and self.expected_wait() > self.max_wait
-        ):
+        if self._full():
             self._note_refusal()
             return None
         self.in_flight += 1
         return Ticket(self.clock())
+
+    def _full(self) -> bool:
+        if self.max_wait <= 0 or self.in_flight < MIN_IN_FLIGHT:
+            return False
+        if len(self._samples) < MIN_SAMPLES:
+            return self.in_flight >= UNLEARNT
+        return self.expected_wait() > self.max_wait
 
     def leave(self, ticket: Ticket) -> None:
         now = self.clock()
@@ -86,8 +93,18 @@ class Admission:
         """Whole seconds, as the Retry-After header wants them: one to five."""
         return min(MAX_RETRY_AFTER, max(1, round(self.expected_wait() - self.max_wait)))
 
+    def health(self) -> dict[str, object]:
+        """For ``/healthz``: how busy the web chat is and how many were told to retry."""
+        return {
+            "in_flight": self.in_flight,
+            "ms_a_message": round(self.pace * 1000, 1),
+            "max_wait_s": self.max_wait,
+            "turned_away": self.turned_away,
+        }
+
     def _note_refusal(self) -> None:
         self._refused += 1
+        self.turned_away += 1
         now = self.clock()
         if now - self._last_log >= LOG_EVERY:
             log.warning(

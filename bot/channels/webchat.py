@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from backend.db import Database
 from backend.i18n import LANGUAGES, t
+from backend.messaging import MAX_TEXT as STORED_TEXT
 from backend.messaging import InboundMessage
 from backend.models import ChannelIdentity, Message
 from backend.outbox import Delivery
@@ -78,7 +79,7 @@ def chat_page() -> str:
     page = resources.files("bot.channels").joinpath("webchat.html").read_text("utf-8")
     for name in ("title", "placeholder", "send"):  # before the script runs: Chinese
         page = page.replace(f"__{name.upper()}__", html.escape(texts["zh"][name]))
-    page = page.replace("__MAX_TEXT__", str(MAX_TEXT))
+    page = page.replace("__MAX_TEXT__", str(STORED_TEXT))  # what the desk reads of a message
     return page.replace("__UI_JSON__", ui_json)
 
 

@@ -31,6 +31,12 @@ async def test_healthz_reports_the_database(client: httpx.AsyncClient) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok" and body["db"] == "ok" and "version" in body
+    assert body["webchat"] == {
+        "in_flight": 0,
+        "ms_a_message": 0.0,
+        "max_wait_s": 2.0,
+        "turned_away": 0,
+    }
 
 
 async def test_healthz_is_503_when_the_database_is_down(tmp_path: Path) -> None:

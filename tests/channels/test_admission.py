@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bot.channels.admission import MIN_IN_FLIGHT, MIN_SAMPLES, SAMPLES, Admission, Ticket
+from bot.channels.admission import MIN_IN_FLIGHT, MIN_SAMPLES, SAMPLES, UNLEARNT, Admission, Ticket
 
 
 class Clock:
@@ -28,8 +28,11 @@ def learnt(pace: float, max_wait: float = 1.0) -> tuple[Admission, Clock]:
     """A gate that has seen the desk answer SAMPLES messages, one every ``pace`` s."""
     clock = Clock()
     gate = Admission(max_wait=max_wait, clock=clock)
-    queue = [t for t in (gate.enter() for _ in range(SAMPLES)) if t is not None]
-    answer(gate, clock, queue, pace, SAMPLES)
+    for _ in range(SAMPLES):
+        ticket = gate.enter()
+        assert ticket is not None
+        clock.now += pace
+        gate.leave(ticket)
     return gate, clock
 
 
@@ -55,14 +58,15 @@ def test_a_flood_is_turned_away_once_the_wait_would_pass_the_limit() -> None:
     assert len([t for t in (gate.enter() for _ in range(400)) if t is not None]) == 30
 
 
-def test_nothing_is_judged_before_the_pace_is_known() -> None:
-    """The first messages after start-up (a cold cache) are all taken..."""
+def test_before_the_pace_is_known_a_fixed_number_is_taken() -> None:
+    """The first messages after start-up (a cold cache) are not judged by their pace..."""
     clock = Clock()
     gate = Admission(max_wait=0.5, clock=clock)
     queue = [t for t in (gate.enter() for _ in range(500)) if t is not None]
+    assert len(queue) == UNLEARNT  # ...but a flood at start-up does not fill the desk
     answer(gate, clock, queue, 3.0, MIN_SAMPLES - 1)  # very slow, but too few to judge
     assert gate.enter() is not None
-    answer(gate, clock, queue, 0.01, 1)  # ...and a few answers are enough to judge
+    answer(gate, clock, queue, 0.01, 1)  # a few answers are enough to judge
     assert gate.enter() is None
 
 
@@ -98,3 +102,9 @@ def test_turning_away_is_logged_but_not_for_every_message(
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 2 and "turned away 1 message" in lines[0]
     assert "turned away 500 message" in lines[1]
+    assert gate.health() == {
+        "in_flight": MIN_IN_FLIGHT,
+        "ms_a_message": 1000.0,
+        "max_wait_s": 0.1,
+        "turned_away": 501,
+    }

@@ -208,4 +208,4 @@ async def test_the_chat_page_speaks_both_languages_from_the_catalogues(
             assert texts[lang]["errors"][code] == t(lang, f"webchat.error.{code}")
     assert texts["zh"]["errors"]["too_large"] != texts["en"]["errors"]["too_large"]
     assert "data.error.message" not in page
-    assert 'maxlength="20000"' in page  # as the API: the page never sends what it refuses
+    assert 'maxlength="4000"' in page  # what is stored of a message: the page sends no more
