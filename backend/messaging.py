@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
+from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +27,12 @@ MAX_TEXT = 4000  # longer owner messages are stored cut, with a note; no platfor
 # from the values of every message (a tenth of the server's time per web-chat message).
 MESSAGES = cast(Table, Message.__table__)
 OUTBOX = cast(Table, OutboxItem.__table__)
+# Built once: writing ``Column == value`` builds a new expression each time, which cost
+# more CPU than running the statement it ends up in.
+IDENTITY_BY_ACCOUNT = select(ChannelIdentity).where(
+    ChannelIdentity.channel == bindparam("channel"),
+    ChannelIdentity.external_id == bindparam("external_id"),
+)
 
 
 @dataclass(frozen=True)
@@ -98,9 +105,7 @@ async def identity_for(
 ) -> ChannelIdentity:
     """The chat account, created unverified on first contact."""
     identity = await session.scalar(
-        select(ChannelIdentity).where(
-            ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id
-        )
+        IDENTITY_BY_ACCOUNT, {"channel": channel, "external_id": external_id}
     )
     if identity is None:
         identity = ChannelIdentity(
@@ -141,7 +146,34 @@ async def latest_identity(session: AsyncSession, owner_id: int) -> ChannelIdenti
 
 
 def _insert(session: AsyncSession) -> Any:
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return pg_insert if _dialect(session) == "postgresql" else sqlite_insert
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+@dataclass(frozen=True)
+class _Inserts:
+    """The inserts of every message, built once per dialect (see IDENTITY_BY_ACCOUNT)."""
+
+    inbound: Any
+    outgoing: Any
+    outbox: Any
+
+
+@cache
+def _inserts(dialect: str) -> _Inserts:
+    insert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
+    return _Inserts(
+        inbound=insert(MESSAGES)
+        .on_conflict_do_nothing(index_elements=["channel", "platform_message_id"])
+        .returning(MESSAGES.c.id),
+        outgoing=insert(MESSAGES).returning(MESSAGES.c.id),
+        outbox=insert(OUTBOX)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(OUTBOX.c.id),
+    )
 
 
 def stored_text(text: str) -> str:
@@ -164,11 +196,7 @@ async def record_inbound(
         media["value"] = inbound.value
     if inbound.event:
         media["event"] = inbound.event
-    statement = (
-        _insert(session)(MESSAGES)
-        .on_conflict_do_nothing(index_elements=["channel", "platform_message_id"])
-        .returning(MESSAGES.c.id)
-    )
+    statement = _inserts(_dialect(session)).inbound
     row = {
         "channel": inbound.channel,
         "platform_message_id": inbound.platform_message_id,
@@ -238,10 +266,10 @@ async def enqueue(
     is stored as sent and the delivery worker never has to look at it.
     """
     now = utcnow()
-    insert = _insert(session)
+    inserts = _inserts(_dialect(session))
     message_id = (
         await session.execute(
-            insert(MESSAGES).returning(MESSAGES.c.id),
+            inserts.outgoing,
             {
                 "channel": identity.channel,
                 "direction": Direction.OUT.value,
@@ -260,9 +288,7 @@ async def enqueue(
     ).scalar_one()
     outbox_id = (
         await session.execute(
-            insert(OUTBOX)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(OUTBOX.c.id),
+            inserts.outbox,
             {
                 "idempotency_key": key,
                 "channel": identity.channel,

@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -39,6 +39,15 @@ from bot.dialogs import router
 from bot.dialogs.context import Services, Turn
 
 log = logging.getLogger(__name__)
+
+# Statements of every message, built once (see backend.messaging.IDENTITY_BY_ACCOUNT).
+CONVERSATION_OF = select(Conversation).where(Conversation.identity_id == bindparam("identity"))
+OWNER_AND_ESTATE = (
+    select(Owner, Estate)
+    .join(Estate, Estate.id == Owner.estate_id)
+    .where(Owner.id == bindparam("owner"))
+)
+MARK_ANSWERED = update(MESSAGES).where(MESSAGES.c.id == bindparam("answered_id"))
 
 
 @dataclass(frozen=True)
@@ -159,12 +168,16 @@ class FrontDesk:
                 delivered=turn.identity.channel in self.delivered_on_write,
             )
             replies.append(Reply(reply, stored))
-        answered: dict[str, object] = {"language": turn.lang, "processed_at": turn.now}
+        answered: dict[str, object] = {
+            "answered_id": message_id,
+            "language": turn.lang,
+            "processed_at": turn.now,
+        }
         if turn.ticket_id is not None:
             answered["ticket_id"] = turn.ticket_id
         if turn.understood is not None:
             answered["intent"] = "urgent" if turn.understood.urgent else turn.understood.kind
-        await session.execute(update(MESSAGES).where(MESSAGES.c.id == message_id), answered)
+        await session.execute(MARK_ANSWERED, answered)
         number = None
         if turn.ticket_id is not None:
             ticket = await session.get(Ticket, turn.ticket_id)
@@ -188,9 +201,7 @@ class FrontDesk:
         identity: ChannelIdentity,
         inbound: InboundMessage,
     ) -> Turn:
-        conversation = await session.scalar(
-            select(Conversation).where(Conversation.identity_id == identity.id)
-        )
+        conversation = await session.scalar(CONVERSATION_OF, {"identity": identity.id})
         if conversation is None:
             conversation = Conversation(
                 identity_id=identity.id, data={}, updated_at=inbound.received_at
@@ -199,13 +210,7 @@ class FrontDesk:
             await session.flush()
         owner, estate = None, None
         if identity.owner_id:  # one statement for both: every message of a bound owner needs them
-            row = (
-                await session.execute(
-                    select(Owner, Estate)
-                    .join(Estate, Estate.id == Owner.estate_id)
-                    .where(Owner.id == identity.owner_id)
-                )
-            ).first()
+            row = (await session.execute(OWNER_AND_ESTATE, {"owner": identity.owner_id})).first()
             if row is not None:
                 owner, estate = row
         language = identity.language or (owner.language if owner else None)
