@@ -27,7 +27,7 @@ from backend.outbox import Delivery
 from backend.settings import Settings
 from bot.channels.base import RateLimits, SendOutcome
 from bot.channels.wechat_api import TokenError, WeChatApi
-from bot.channels.wechat_text import CHANNEL, remember_options, render
+from bot.channels.wechat_text import CHANNEL, for_template, remember_options, render
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ class WeChatSender:
     async def _send_template(self, delivery: Delivery, why: str) -> SendOutcome:
         templates = await self._templates(delivery.outbox_id)
         try:
-            template_id, data, url = template_request(delivery.message, templates)
+            template_id, data, url = template_request(for_template(delivery.message), templates)
         except NoTemplate as missing:
             error = (
                 f"{why} and no template id for '{missing}' "

@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 import unicodedata
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from xml.etree.ElementTree import ParseError
@@ -141,6 +142,16 @@ def render(message: OutboundMessage) -> str:
     options = "\n".join(f"{i}{sep}{b.label}" for i, b in enumerate(message.buttons, start=1))
     tail = f"\n\n{head}\n{options}"
     return _cut(text, MAX_TEXT_BYTES - len(tail.encode())) + tail
+
+
+def for_template(message: OutboundMessage) -> OutboundMessage:
+    """The message as a template carries it: no buttons there, so a care message says
+    how to stop it in words ("回复“退订”…", answered by the unsubscribe command)."""
+    unsubscribe = next((b for b in message.buttons if b.value.startswith("unsubscribe:")), None)
+    if unsubscribe is None:
+        return message
+    lang = "en" if unsubscribe.label == t("en", "care.unsubscribe") else "zh"
+    return replace(message, text=f"{message.text}\n{t(lang, 'wechat.unsubscribe_hint')}")
 
 
 def _cut(text: str, limit: int) -> str:

@@ -15,6 +15,7 @@ class Command(StrEnum):
     LANG_ZH = "lang_zh"
     LANG_EN = "lang_en"
     STATUS = "status"
+    UNSUBSCRIBE = "unsubscribe"
 
 
 _EXACT: dict[str, Command] = {
@@ -45,6 +46,14 @@ _EXACT: dict[str, Command] = {
     "/status": Command.STATUS,
     "我的工单": Command.STATUS,
     "my tickets": Command.STATUS,
+    # A template message on WeChat carries no button: "reply 退订" is how to stop care.
+    "/unsubscribe": Command.UNSUBSCRIBE,
+    "unsubscribe": Command.UNSUBSCRIBE,
+    "/stop": Command.UNSUBSCRIBE,
+    "stop": Command.UNSUBSCRIBE,
+    "退订": Command.UNSUBSCRIBE,
+    "td": Command.UNSUBSCRIBE,
+    "取消订阅": Command.UNSUBSCRIBE,
     "/lang en": Command.LANG_EN,
     "/en": Command.LANG_EN,
     "english": Command.LANG_EN,

@@ -138,6 +138,8 @@ async def _run_command(turn: Turn, command: Command) -> bool:
         await status.show(turn, None)
     elif command in (Command.LANG_ZH, Command.LANG_EN):
         smalltalk.switch_language(turn, "zh" if command is Command.LANG_ZH else "en")
+    elif command is Command.UNSUBSCRIBE:
+        smalltalk.unsubscribe_menu(turn)
     return True
 
 

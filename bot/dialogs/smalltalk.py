@@ -82,11 +82,37 @@ def original_text(turn: Turn) -> str:
     return str(turn.data.get("text") or "") if turn.flow == "clarify" else ""
 
 
+ALL_CARE = "all"
+
+
+def unsubscribe_menu(turn: Turn) -> None:
+    """ "退订" / "unsubscribe" typed: which care messages to stop. A care message that
+    reached WeChat as a template has no button, so this is its way out."""
+    if turn.owner is None:  # no owner, no care messages
+        turn.say("care.unsubscribe_unknown")
+        return
+    stopped = set(turn.owner.care_opt_outs or [])
+    left = [kind.value for kind in CareType if kind.value not in stopped]
+    if not left:
+        turn.say("care.unsubscribe_none_left")
+        return
+    turn.say(
+        "care.unsubscribe_choose",
+        *(turn.button(f"care.title.{kind}", f"unsubscribe:{kind}") for kind in left),
+        turn.button("care.unsubscribe_all", f"unsubscribe:{ALL_CARE}"),
+    )
+
+
 async def unsubscribe(turn: Turn, care_type: str) -> None:
     """The one-tap unsubscribe of a care message: no more of that kind (what is queued of
     it is withdrawn), updates still come."""
-    if turn.owner is None or care_type not in CareType.__members__.values():
+    kinds = [k.value for k in CareType] if care_type == ALL_CARE else [care_type]
+    if turn.owner is None or not set(kinds) <= set(CareType.__members__.values()):
         turn.say("care.unsubscribe_unknown")
         return
-    await opt_outs.opt_out(turn.session, turn.owner, care_type)
-    turn.say("care.unsubscribed", kind=turn.tr(f"care.title.{care_type}"))
+    for kind in kinds:
+        await opt_outs.opt_out(turn.session, turn.owner, kind)
+    if care_type == ALL_CARE:
+        turn.say("care.unsubscribed_all")
+    else:
+        turn.say("care.unsubscribed", kind=turn.tr(f"care.title.{care_type}"))

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from backend.composition import Runtime
 from backend.messaging import InboundMessage, Media
 from backend.models import ChannelIdentity, Message, OutboxItem, Owner
+from backend.vocabulary import CareType
 from tests.dialogs.helpers import conversation_of, tickets_of
 from tests.fakes.chat import Chat, Clock
 
@@ -150,3 +151,21 @@ async def test_one_tap_unsubscribe_from_a_care_message(zhang: Chat, runtime: Run
     async with runtime.db.session() as s:
         owner = await s.scalar(select(Owner).where(Owner.phone == "13800138000"))
         assert owner is not None and owner.care_opt_outs == ["birthday"]
+
+
+async def test_unsubscribe_in_words_offers_each_kind_and_all(
+    emily: Chat, stranger: Chat, runtime: Runtime
+) -> None:
+    """A care message that reached WeChat as a template has no button: words work too."""
+    menu = await emily.send("unsubscribe")
+    assert "Which care messages" in Chat.text(menu)
+    values = [b.value for b in menu[-1].buttons]
+    assert values == [f"unsubscribe:{k.value}" for k in CareType] + ["unsubscribe:all"]
+    assert "won't receive any care messages" in Chat.text(
+        await emily.send("All care messages", value="unsubscribe:all")
+    )
+    async with runtime.db.session() as s:
+        owner = await s.scalar(select(Owner).where(Owner.name == "Emily Chen"))
+        assert owner is not None and set(owner.care_opt_outs) == {k.value for k in CareType}
+    assert "already stopped all care messages" in await emily.say("STOP")
+    assert "没有找到可以退订" in await stranger.say("退订")  # no owner, no care messages

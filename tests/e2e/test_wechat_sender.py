@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from backend import desk, tickets
 from backend.actors import BOT
 from backend.db import Database
-from backend.messaging import Button, OutboundMessage
+from backend.i18n import t
+from backend.messaging import Button, OutboundMessage, enqueue
 from backend.models import (
     ChannelIdentity,
     Company,
@@ -220,6 +221,37 @@ async def test_outside_the_48_hour_window_template_messages_are_sent(wx: WeChatH
     assert card["data"]["remark"]["value"] == "感谢您的支持"
     assert "维修卡片" in card["data"]["first"]["value"]
     assert all(row.state == "sent" for row in await outbox_to(wx.db, ZHANG))
+
+
+async def test_a_care_template_says_how_to_stop_it_and_the_word_works(
+    wx: WeChatHarness,
+) -> None:
+    """A template has no buttons: the greeting's unsubscribe button becomes a line of
+    text, and "退订" answered with the numbered kinds opts the owner out of one."""
+    await use_templates(wx.db)
+    identity = await last_wrote(wx.db, ZHANG, hours_ago=49)
+    greeting = OutboundMessage(
+        "张伟您好，祝您生日快乐！",
+        (Button(t("zh", "care.unsubscribe"), "unsubscribe:birthday"),),
+        template="care",
+        template_data={"title": t("zh", "care.title.birthday")},
+    )
+    async with wx.db.session() as s:
+        await enqueue(s, key="care:birthday:test", identity=identity, message=greeting)
+    await wx.deliver()
+    [template] = wx.fake.templates_to(ZHANG)
+    assert template["data"]["text"]["value"] == (
+        "张伟您好，祝您生日快乐！\n" + t("zh", "wechat.unsubscribe_hint")
+    )
+    assert template["data"]["title"]["value"] == "生日祝福"
+
+    menu = await wx.say(ZHANG, "退订")
+    assert t("zh", "care.unsubscribe_choose") in menu
+    [number] = [line.split("：")[0] for line in menu.splitlines() if line.endswith("：生日祝福")]
+    assert "不再收到“生日祝福”" in await wx.say(ZHANG, number)
+    async with wx.db.session() as s:
+        owner = await s.get(Owner, identity.owner_id)
+        assert owner is not None and owner.care_opt_outs == ["birthday"]
 
 
 async def test_outside_the_window_without_a_template_id_the_row_fails_clearly(
