@@ -7,7 +7,9 @@
   (调休-aware), inside the 3-working-day promise;
 - no answer for a day → asked once more; another day → a phone task for the
   ambassador in the console, so 100 % of callbacks end done and counted;
-- major repairs (leaks, cracks) → a second callback two months after the work.
+- major repairs (leaks, cracks) → a second callback two months after the work;
+- an enquiry a colleague answered (a property-service issue handled) → "is it settled?"
+  a day later, inside the one-week promise; "not yet" reopens it for staff.
 Run every few minutes by the scheduler; safe to run again at any time.
 """
 
@@ -22,13 +24,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import desk, notices, ratings, sla, tickets
+from backend import desk, lifecycle, notices, ratings, sla, tickets
 from backend.actors import SYSTEM, Actor
 from backend.calendar import WorkCalendar
 from backend.care_time import QuietHours
 from backend.errors import InvalidInput
 from backend.i18n import t
-from backend.messaging import OutboundMessage
+from backend.messaging import Button, OutboundMessage
 from backend.models import CallbackTask, Deadline, Estate, Staff, Ticket, TicketEvent
 from backend.vocabulary import DeadlineState, Kind
 
@@ -39,12 +41,18 @@ TASK_AFTER = timedelta(hours=24)  # after the retry
 TASK_DUE_IN = timedelta(hours=8)
 SECOND_CALLBACK_LEAD = timedelta(days=7)
 COMPLAINT_CALLBACK_AT = time(10, 0)
+ENQUIRY_CALLBACK_AFTER = timedelta(hours=24)
 VISIT_WITHIN = timedelta(days=30)
 
 # Phone tasks (CallbackTask.kind): an unanswered callback, and the follow-ups that could
 # not be sent because the owner has no chat account; done, the latter keep their promise.
 CALLBACK_TASK, FOLLOW_UP_TASK, SECOND_CALLBACK_TASK = "callback", "follow_up", "second_callback"
-PROMISE_OF_TASK = {FOLLOW_UP_TASK: sla.FOLLOW_UP, SECOND_CALLBACK_TASK: sla.SECOND_CALLBACK}
+ENQUIRY_CALLBACK_TASK = "enquiry_callback"
+PROMISE_OF_TASK = {
+    FOLLOW_UP_TASK: sla.FOLLOW_UP,
+    SECOND_CALLBACK_TASK: sla.SECOND_CALLBACK,
+    ENQUIRY_CALLBACK_TASK: sla.ENQUIRY_CALLBACK,
+}
 
 
 @dataclass
@@ -169,7 +177,44 @@ async def run_callbacks(session: AsyncSession, now: datetime) -> CallbackReport:
                 report.done["second_callback"] += 1
             elif await _make_task(session, ticket, now, kind=SECOND_CALLBACK_TASK):
                 report.done["second_callback_task"] += 1
+    # Enquiries answered by a colleague: is it settled?
+    answered = await session.execute(
+        select(Ticket, Deadline)
+        .join(Deadline, Deadline.ticket_id == Ticket.id)
+        .where(Deadline.promise == "enquiry.callback", Deadline.state == DeadlineState.PENDING)
+    )
+    for ticket, deadline in answered.all():
+        if deadline.started_at + ENQUIRY_CALLBACK_AFTER <= now and not estates.is_quiet(
+            ticket.estate_id, now
+        ):
+            done = await _enquiry_callback(session, ticket, now)
+            if done:
+                report.done[done] += 1
     return report
+
+
+def enquiry_callback_buttons(ticket: Ticket, lang: str) -> tuple[Button, ...]:
+    return (
+        Button(t(lang, "button.enquiry_settled"), f"enq:settled:{ticket.id}"),
+        Button(t(lang, "button.enquiry_unsettled"), f"enq:unsettled:{ticket.id}"),
+    )
+
+
+async def _enquiry_callback(session: AsyncSession, ticket: Ticket, now: datetime) -> str | None:
+    """The question, or a phone task when the owner has no chat account to receive it."""
+    message = OutboundMessage(
+        t(ticket.language, "callback.enquiry", number=ticket.number, summary=ticket.summary),
+        enquiry_callback_buttons(ticket, ticket.language),
+        template="callback",
+        template_data={"number": ticket.number, "summary": ticket.summary},
+    )
+    if await notices.notify_owner(session, ticket, message, f"enquiry_callback:ticket:{ticket.id}"):
+        await tickets.record(
+            session, ticket, sla.ENQUIRY_CALLBACK, SYSTEM, note="callback question sent", now=now
+        )
+        return "enquiry_callback"
+    made = await _make_task(session, ticket, now, kind=ENQUIRY_CALLBACK_TASK)
+    return "enquiry_callback_task" if made else None
 
 
 async def _follow_up(session: AsyncSession, ticket: Ticket, now: datetime) -> str | None:
@@ -210,10 +255,25 @@ async def _ask_again(session: AsyncSession, ticket: Ticket, now: datetime) -> No
     )
 
 
+async def enquiry_answered(
+    session: AsyncSession, ticket: Ticket, settled: bool, actor: Actor, *, now: datetime
+) -> None:
+    """The owner's answer to the enquiry callback: settled closes an answered enquiry,
+    not yet reopens it for staff (unless a colleague has it open again already)."""
+    if settled:
+        if ticket.state == "answered":
+            await tickets.transition(
+                session, ticket, lifecycle.CLOSED, actor, note="settled, at callback", now=now
+            )
+    elif ticket.state in lifecycle.REOPEN_FROM[Kind.ENQUIRY]:
+        await tickets.reopen(session, ticket, actor, note="not settled, at callback", now=now)
+
+
 _TASK_NOTES = {
     "callback": "no answer to the callback: phone callback task for the ambassador",
     "follow_up": "owner not reachable by chat: phone follow-up task for the ambassador",
     "second_callback": "owner not reachable by chat: phone second callback task",
+    "enquiry_callback": "owner not reachable by chat: phone callback task for the enquiry",
 }
 
 

@@ -42,6 +42,7 @@ def event_signal(event: str) -> str:
 STAFF_REPLY = "staff_reply"
 FOLLOW_UP = "follow_up"  # a progress callback to the owner of an open complaint
 SECOND_CALLBACK = "second_callback"
+ENQUIRY_CALLBACK = "enquiry_callback"  # the owner asked whether a handled enquiry is settled
 REOPENED = "reopened"
 
 
@@ -91,6 +92,8 @@ PROMISES: tuple[Promise, ...] = (
        [E(FOLLOW_UP), S("replied")], "受理后回访", "callback after acceptance"),
     _p("complaint.closure_callback", Kind.COMPLAINT, 3, Span.WORKING_DAYS, [S("tracking")],
        [S("callback")], "结案后回访", "callback after closure"),
+    _p("enquiry.callback", Kind.ENQUIRY, 7 * 24, Span.HOURS, [S("answered")],
+       [E(ENQUIRY_CALLBACK)], "物业服务回访", "callback after a property-service enquiry"),
 )
 # fmt: on
 PROMISES_BY_KEY: Mapping[str, Promise] = {p.key: p for p in PROMISES}

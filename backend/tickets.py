@@ -357,7 +357,7 @@ async def record(
     now: datetime | None = None,
 ) -> TicketEvent:
     """Log an event that keeps a promise without moving the ticket (a reply, a callback)."""
-    if event not in (sla.STAFF_REPLY, sla.FOLLOW_UP, sla.SECOND_CALLBACK):
+    if event not in (sla.STAFF_REPLY, sla.FOLLOW_UP, sla.SECOND_CALLBACK, sla.ENQUIRY_CALLBACK):
         raise InvalidInput(f"unknown ticket event {event!r}")
     now = now or utcnow()
     logged = _log(

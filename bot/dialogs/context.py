@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.i18n import t
 from backend.kb import KnowledgeBase
 from backend.messaging import Button, InboundMessage, OutboundMessage
-from backend.models import ChannelIdentity, Conversation, Estate, Owner
+from backend.models import ChannelIdentity, Conversation, Estate, Owner, Ticket
 from backend.settings import Settings
 from backend.verification import CodeSender
 from bot.intents import Understanding
@@ -82,6 +82,13 @@ class Turn:
 
     def say(self, key: str, *buttons: Button, **params: object) -> None:
         self.replies.append(OutboundMessage(self.tr(key, **params), tuple(buttons)))
+
+    def owns(self, ticket: Ticket | None) -> bool:
+        """The ticket is this owner's, or was opened from this chat: its buttons may act."""
+        return ticket is not None and (
+            (self.owner is not None and ticket.owner_id == self.owner.id)
+            or ticket.identity_id == self.identity.id
+        )
 
     def say_text(self, text: str, *buttons: Button) -> None:
         self.replies.append(OutboundMessage(text, tuple(buttons)))

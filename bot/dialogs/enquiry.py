@@ -7,9 +7,10 @@ import re
 
 from sqlalchemy import select
 
-from backend import tickets
+from backend import callbacks, tickets
 from backend.actors import BOT, Actor
-from backend.models import Company
+from backend.models import Company, Ticket
+from backend.vocabulary import Kind
 from bot.dialogs.context import Turn
 
 ASKING = re.compile(
@@ -99,3 +100,23 @@ async def to_staff(turn: Turn, question: str) -> None:
     turn.say(
         "enquiry.to_staff", turn.button("button.back_to_bot", "cmd:cancel"), number=ticket.number
     )
+
+
+async def callback_answer(turn: Turn, value: str) -> None:
+    """The owner's answer to "is it settled?" (``enq:settled:<id>`` / ``enq:unsettled:<id>``)."""
+    try:
+        _, answer, ticket_id = value.split(":")
+        ticket = await turn.session.get(Ticket, int(ticket_id))
+    except ValueError:
+        answer, ticket = "", None
+    if ticket is None or ticket.kind != Kind.ENQUIRY or not turn.owns(ticket):
+        turn.say("enquiry.callback_unknown")
+        return
+    turn.ticket_id = ticket.id
+    actor = Actor.of_owner(turn.owner) if turn.owner else BOT
+    settled = answer == "settled"
+    await callbacks.enquiry_answered(turn.session, ticket, settled, actor, now=turn.now)
+    if settled:
+        turn.say("enquiry.callback_settled")
+    else:
+        turn.say("enquiry.callback_reopened", number=ticket.number)

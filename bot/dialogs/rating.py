@@ -16,11 +16,7 @@ async def rate(turn: Turn, value: str) -> None:
         points = int(score)
     except ValueError:
         ticket, points = None, 0
-    mine = ticket is not None and (
-        (turn.owner is not None and ticket.owner_id == turn.owner.id)
-        or ticket.identity_id == turn.identity.id
-    )
-    if ticket is None or not mine:
+    if ticket is None or not turn.owns(ticket):
         turn.say("rating.unknown")
         return
     actor = Actor.of_owner(turn.owner) if turn.owner else BOT

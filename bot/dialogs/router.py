@@ -45,6 +45,7 @@ _STATUS = re.compile(
 )
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+CALLBACK_BUTTONS = frozenset({"rate", "enq"})
 ASKING_FOR = {"repair": repair.ASKING, "complaint": complaint.ASKING, "enquiry": enquiry.ASKING}
 
 
@@ -61,7 +62,11 @@ async def route(turn: Turn) -> None:
     if command is not None and await _run_command(turn, command):
         return
     if handoff.is_with_staff(turn):
-        return  # a colleague has the conversation: the bot keeps quiet
+        # A colleague has the conversation: the bot keeps quiet, but a tap that answers a
+        # callback about a ticket (a rating, "is it settled?") is recorded like a command.
+        if turn.value and turn.value.split(":", 1)[0] in CALLBACK_BUTTONS:
+            await _route_button(turn, turn.value)
+        return
     if turn.value and await _route_button(turn, turn.value):
         return
     media_kinds = {m.kind for m in inbound.media}
@@ -158,6 +163,9 @@ async def _route_button(turn: Turn, value: str) -> bool:
         return True
     if prefix == "kb":
         await enquiry.feedback(turn, value)
+        return True
+    if prefix == "enq":
+        await enquiry.callback_answer(turn, value)
         return True
     if prefix == "unsubscribe":
         await smalltalk.unsubscribe(turn, value.split(":", 1)[1])

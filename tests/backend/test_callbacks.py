@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import tickets
-from backend.actors import SYSTEM
+from backend.actors import SYSTEM, Actor
 from backend.callbacks import complete_task, plan_visits, run_callbacks
+from backend.callbacks import enquiry_answered as owner_says
 from backend.messaging import identity_for
 from backend.models import CallbackTask, Deadline, OutboxItem, Rating, Ticket
 from tests.factories import World
@@ -238,3 +239,95 @@ async def test_a_second_callback_nobody_can_receive_is_a_phone_task(
         )
     )
     assert deadline is not None and deadline.state == "met"
+
+
+async def enquiry_answered(session: AsyncSession, world: World, answered_at: datetime) -> Ticket:
+    """A question the bot could not answer, answered by a colleague at ``answered_at``."""
+    identity = await identity_for(session, "webchat", "owner-chat")
+    identity.owner_id, identity.verified_at = world.owner.id, answered_at
+    ticket = await tickets.open_ticket(
+        session,
+        kind="enquiry",
+        estate_id=world.estate.id,
+        owner_id=world.owner.id,
+        identity_id=identity.id,
+        actor=SYSTEM,
+        summary="装修押金什么时候退",
+        now=answered_at - timedelta(hours=1),
+    )
+    await tickets.transition(session, ticket, "answered", SYSTEM, now=answered_at)
+    return ticket
+
+
+async def enquiry_deadline(session: AsyncSession, ticket: Ticket) -> Deadline:
+    deadline = await session.scalar(
+        select(Deadline).where(
+            Deadline.ticket_id == ticket.id, Deadline.promise == "enquiry.callback"
+        )
+    )
+    assert deadline is not None
+    return deadline
+
+
+async def test_an_answered_enquiry_is_asked_whether_it_is_settled_within_a_week(
+    session: AsyncSession, world: World
+) -> None:
+    """DOMAIN: property-service issue handled → callback within 1 week."""
+    answered = local(2026, 11, 26, 15, 0)
+    ticket = await enquiry_answered(session, world, answered)
+    deadline = await enquiry_deadline(session, ticket)
+    assert deadline.due_at == answered + timedelta(days=7)
+    assert not (await run_callbacks(session, answered + timedelta(hours=23))).done
+    asked = answered + timedelta(hours=24)
+    assert (await run_callbacks(session, asked)).done["enquiry_callback"] == 1
+    assert deadline.state == "met" and deadline.met_at == asked
+    row = await session.scalar(select(OutboxItem).order_by(OutboxItem.id.desc()).limit(1))
+    assert row is not None and "问题解决了吗" in row.payload["text"]
+    assert [b["value"] for b in row.payload["buttons"]] == [
+        f"enq:settled:{ticket.id}",
+        f"enq:unsettled:{ticket.id}",
+    ]
+    assert row.payload["template"] == "callback"  # outside WeChat's window: a template
+    assert not (await run_callbacks(session, asked + timedelta(hours=1))).done  # once
+
+
+async def test_settled_closes_the_enquiry_and_not_yet_reopens_it(
+    session: AsyncSession, world: World
+) -> None:
+    first = await enquiry_answered(session, world, local(2026, 11, 26, 15, 0))
+    await owner_says(
+        session, first, True, Actor.of_owner(world.owner), now=local(2026, 11, 27, 16, 0)
+    )
+    assert first.state == "closed"
+    second = await enquiry_answered(session, world, local(2026, 11, 26, 15, 0))
+    await owner_says(
+        session, second, False, Actor.of_owner(world.owner), now=local(2026, 11, 27, 16, 0)
+    )
+    assert second.state == "open" and second.reopen_count == 1
+    # Answered again later: a new week's promise starts for the new answer.
+    await tickets.transition(session, second, "answered", SYSTEM, now=local(2026, 11, 28, 9, 0))
+    pending = await session.scalars(
+        select(Deadline.state).where(
+            Deadline.ticket_id == second.id, Deadline.promise == "enquiry.callback"
+        )
+    )
+    assert sorted(pending) == ["cancelled", "pending"]
+
+
+async def test_an_enquiry_owner_without_a_chat_gets_a_phone_task(
+    session: AsyncSession, world: World
+) -> None:
+    answered = local(2026, 11, 26, 15, 0)
+    ticket = await enquiry_answered(session, world, answered)
+    identity = await identity_for(session, "webchat", "owner-chat")
+    identity.owner_id = None  # unbound since
+    ticket.identity_id = None
+    await session.flush()
+    report = await run_callbacks(session, answered + timedelta(hours=24))
+    assert report.done == {"enquiry_callback_task": 1}
+    task = await session.scalar(select(CallbackTask).where(CallbackTask.ticket_id == ticket.id))
+    assert task is not None and task.kind == "enquiry_callback"
+    await complete_task(
+        session, task, world.agent, outcome="reached", now=answered + timedelta(hours=30)
+    )
+    assert (await enquiry_deadline(session, ticket)).state == "met"

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+from backend import tickets
+from backend.actors import SYSTEM
+from backend.callbacks import run_callbacks
 from backend.composition import Runtime
+from backend.models import Ticket
 from tests.dialogs.helpers import conversation_of, tickets_of
 from tests.fakes.chat import Chat
 
@@ -47,3 +53,37 @@ async def test_an_unverified_user_may_ask_general_questions(
     assert "RMB 3,000" in reply
     reply = await stranger.say("周末可以装修吗")  # an estate entry: not for an unknown user
     assert "阳光花园装修时间" not in reply
+
+
+async def test_a_week_after_staff_answered_the_owner_says_whether_it_is_settled(
+    emily: Chat, zhang: Chat, runtime: Runtime
+) -> None:
+    """The property-service callback, both answers, both languages."""
+    await emily.say("Where are the parcel lockers?")
+    await emily.tap("kb:no")
+    await zhang.say("请问小区业委会下次开会是什么时候？")
+    [english] = await tickets_of(runtime.db, "demo-session-b")
+    [chinese] = await tickets_of(runtime.db, "demo-session")
+    answered = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+    async with runtime.db.session() as s:
+        for ticket in (english, chinese):
+            await tickets.transition(
+                s, await s.get_one(Ticket, ticket.id), "answered", SYSTEM, now=answered
+            )
+        report = await run_callbacks(s, answered + timedelta(days=1))
+    assert report.done["enquiry_callback"] == 2
+
+    # Both chats still wait for a colleague (the bot keeps quiet), yet the answer counts.
+    waiting = await conversation_of(runtime.db, "demo-session-b")
+    assert waiting is not None and waiting.handoff_requested_at is not None
+    assert await emily.say("hello?") == ""
+    reply = await emily.send("Not yet", value=f"enq:unsettled:{english.id}")
+    assert "reopened " + english.number in Chat.text(reply)
+    reply = await zhang.send("✅ 已解决", value=f"enq:settled:{chinese.id}")
+    assert "很高兴问题已经解决" in Chat.text(reply)
+    # Someone else's ticket number in a forged button does nothing.
+    forged = await zhang.send("还没有", value=f"enq:unsettled:{english.id}")
+    assert "没有找到您的这条咨询" in Chat.text(forged)
+    async with runtime.db.session() as s:
+        assert (await s.get_one(Ticket, english.id)).state == "open"
+        assert (await s.get_one(Ticket, chinese.id)).state == "closed"

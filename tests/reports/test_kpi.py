@@ -103,6 +103,7 @@ async def test_sla_counts_and_times_by_hand(
         "complaint.reply": (2, 1, 1, 0),  # C1 C5 kept, C2 late, C2's second never kept
         "complaint.accept_callback": (2, 1, 0, 0),  # C1 C2 kept, C4 late
         "complaint.closure_callback": (2, 1, 0, 0),  # C1 C5 kept, C2 late
+        "enquiry.callback": (0, 0, 1, 0),  # E1 answered 03-05, never called back (E2: April)
     }
     assert r.sla_row("repair.dispatch").rate == pytest.approx(5 / 7)
     assert r.sla_row("repair.second_callback").rate is None
@@ -116,6 +117,7 @@ async def test_sla_counts_and_times_by_hand(
         "complaint.reply": (1440.0, 4704.0),  # 1380 1440 5520
         "complaint.accept_callback": (1380.0, 3732.0),  # 1200 1380 4320
         "complaint.closure_callback": (4320.0, 7776.0),  # 1440 4320 8640
+        "enquiry.callback": (None, None),
     }
 
 
