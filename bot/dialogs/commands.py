@@ -49,8 +49,6 @@ _EXACT: dict[str, Command] = {
     # A template message on WeChat carries no button: "reply 退订" is how to stop care.
     "/unsubscribe": Command.UNSUBSCRIBE,
     "unsubscribe": Command.UNSUBSCRIBE,
-    "/stop": Command.UNSUBSCRIBE,
-    "stop": Command.UNSUBSCRIBE,
     "退订": Command.UNSUBSCRIBE,
     "td": Command.UNSUBSCRIBE,
     "取消订阅": Command.UNSUBSCRIBE,

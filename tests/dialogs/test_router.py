@@ -167,5 +167,5 @@ async def test_unsubscribe_in_words_offers_each_kind_and_all(
     async with runtime.db.session() as s:
         owner = await s.scalar(select(Owner).where(Owner.name == "Emily Chen"))
         assert owner is not None and set(owner.care_opt_outs) == {k.value for k in CareType}
-    assert "already stopped all care messages" in await emily.say("STOP")
+    assert "already stopped all care messages" in await emily.say("Unsubscribe")
     assert "没有找到可以退订" in await stranger.say("退订")  # no owner, no care messages
