@@ -37,7 +37,7 @@ LOG_EVERY = 10.0  # seconds between "turned away" log lines while it lasts
 
 
 @dataclass(frozen=True)
-class Ticket:
+class Pass:
     """One admitted message: hand it back to ``Admission.leave``."""
 
     arrived: float
@@ -67,13 +67,13 @@ class Admission:
     def expected_wait(self) -> float:
         return self.in_flight * self.pace
 
-    def enter(self) -> Ticket | None:
-        """A ticket for a message that may go ahead; None: tell the sender to retry."""
+    def enter(self) -> Pass | None:
+        """A pass for a message that may go ahead; None: tell the sender to retry."""
         if self._full():
             self._note_refusal()
             return None
         self.in_flight += 1
-        return Ticket(self.clock())
+        return Pass(self.clock())
 
     def _full(self) -> bool:
         if self.max_wait <= 0 or self.in_flight < MIN_IN_FLIGHT:
@@ -82,9 +82,9 @@ class Admission:
             return self.in_flight >= UNLEARNT
         return self.expected_wait() > self.max_wait
 
-    def leave(self, ticket: Ticket) -> None:
+    def leave(self, admitted: Pass) -> None:
         now = self.clock()
-        self._samples.append(now - max(self._last_departure, ticket.arrived))
+        self._samples.append(now - max(self._last_departure, admitted.arrived))
         self._pace = None
         self._last_departure = now
         self.in_flight -= 1

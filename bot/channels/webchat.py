@@ -121,15 +121,15 @@ def webchat_router(
             value=body.value,
             language_hint=body.lang,
         )
-        ticket = gate.enter()
-        if ticket is None:  # not stored: the page sends it again with the same id
+        admitted = gate.enter()
+        if admitted is None:  # not stored: the page sends it again with the same id
             busy = error_response(503, "busy", "too many messages right now; send it again")
             busy.headers["Retry-After"] = str(gate.retry_after())
             return busy
         try:
             handled = await desk.handle(inbound)
         finally:
-            gate.leave(ticket)
+            gate.leave(admitted)
         wake()
         result: dict[str, Any] = {
             "replies": [

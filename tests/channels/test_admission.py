@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bot.channels.admission import MIN_IN_FLIGHT, MIN_SAMPLES, SAMPLES, UNLEARNT, Admission, Ticket
+from bot.channels.admission import MIN_IN_FLIGHT, MIN_SAMPLES, SAMPLES, UNLEARNT, Admission, Pass
 
 
 class Clock:
@@ -17,7 +17,7 @@ class Clock:
         return self.now
 
 
-def answer(gate: Admission, clock: Clock, queue: list[Ticket], pace: float, count: int) -> None:
+def answer(gate: Admission, clock: Clock, queue: list[Pass], pace: float, count: int) -> None:
     """The desk answers the oldest message in flight every ``pace`` seconds."""
     for _ in range(count):
         clock.now += pace
@@ -29,10 +29,10 @@ def learnt(pace: float, max_wait: float = 1.0) -> tuple[Admission, Clock]:
     clock = Clock()
     gate = Admission(max_wait=max_wait, clock=clock)
     for _ in range(SAMPLES):
-        ticket = gate.enter()
-        assert ticket is not None
+        admitted = gate.enter()
+        assert admitted is not None
         clock.now += pace
-        gate.leave(ticket)
+        gate.leave(admitted)
     return gate, clock
 
 
@@ -40,10 +40,10 @@ def test_a_quiet_desk_takes_every_message() -> None:
     clock = Clock()
     gate = Admission(max_wait=2.0, clock=clock)
     for _ in range(2 * SAMPLES):
-        ticket = gate.enter()
-        assert ticket is not None
+        admitted = gate.enter()
+        assert admitted is not None
         clock.now += 0.01
-        gate.leave(ticket)
+        gate.leave(admitted)
         clock.now += 5  # idle time between messages is not counted as work
     assert gate.pace == pytest.approx(0.01)
 
