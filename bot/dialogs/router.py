@@ -73,6 +73,8 @@ async def route(turn: Turn) -> None:
     if media_kinds & UNUSABLE_MEDIA and not turn.text:
         turn.say("media.unsupported")
         return
+    if await rating.rate_in_words(turn):
+        return
     if turn.flow and turn.conversation.updated_at < turn.now - STALE_AFTER:
         turn.park()
         turn.data["welcome_back"] = True

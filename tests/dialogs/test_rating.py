@@ -79,3 +79,30 @@ async def test_nobody_else_can_rate_a_ticket(zhang: Chat, emily: Chat, runtime: 
     assert "couldn't find a ticket" in Chat.text(reply)
     async with runtime.db.session() as s:
         assert await s.scalar(select(Rating).where(Rating.ticket_id == ticket.id)) is None
+
+
+async def test_a_rating_in_words_counts_when_a_ticket_waits_for_one(
+    zhang: Chat, emily: Chat, runtime: Runtime
+) -> None:
+    """On WeChat a callback outside the 48-hour window is a template: no buttons to tap."""
+    assert "评价" not in await zhang.say("非常满意")  # nothing waits for a rating: smalltalk
+    ticket = await repair_at_callback(zhang, runtime, "卧室插座没电了", "tech.a")
+    assert "感谢您的评价" in await zhang.say("非常满意！")
+    english = await repair_at_callback(
+        emily, runtime, "The bathroom extractor fan is not working", "tech.b"
+    )
+    assert "reopened" in await emily.say("Not satisfied.")
+    # Rated already: "满意" now is the optional comment, not a second rating.
+    assert "已记录您的意见" in await zhang.say("满意")
+    async with runtime.db.session() as s:
+        scores = {
+            r.ticket_id: r.score
+            for r in await s.scalars(
+                select(Rating).where(Rating.ticket_id.in_([ticket.id, english.id]))
+            )
+        }
+        fresh = await s.get(Ticket, ticket.id)
+        reopened = await s.get(Ticket, english.id)
+    assert scores == {ticket.id: 5, english.id: 2}
+    assert fresh is not None and fresh.state == "closed"
+    assert reopened is not None and reopened.state == "received"
