@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import desk, lifecycle, notices, ratings, sla, tickets
@@ -253,6 +253,43 @@ async def _ask_again(session: AsyncSession, ticket: Ticket, now: datetime) -> No
     await tickets.log_event(
         session, ticket, SYSTEM, "callback_retry", note="rating question asked again", now=now
     )
+
+
+ANSWER_WITHIN = timedelta(days=7)  # an answer in words counts this long after the question
+
+
+async def enquiry_awaiting_answer(
+    session: AsyncSession, owner_id: int | None, identity_id: int, now: datetime
+) -> Ticket | None:
+    """The owner's enquiry whose "is it settled?" is the last thing that happened to it,
+    asked within the week: an answer in words belongs to it, and to nothing else."""
+    mine = [Ticket.identity_id == identity_id]
+    if owner_id is not None:
+        mine.append(Ticket.owner_id == owner_id)
+    candidates = await session.scalars(
+        select(Ticket)
+        .where(
+            Ticket.kind == Kind.ENQUIRY,
+            Ticket.state.in_(lifecycle.REOPEN_FROM[Kind.ENQUIRY]),
+            or_(*mine),
+        )
+        .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
+        .limit(3)
+    )
+    for ticket in list(candidates):
+        last = await session.scalar(
+            select(TicketEvent)
+            .where(TicketEvent.ticket_id == ticket.id)
+            .order_by(TicketEvent.id.desc())
+            .limit(1)
+        )
+        if (
+            last is not None
+            and last.action == sla.ENQUIRY_CALLBACK
+            and last.at >= now - ANSWER_WITHIN
+        ):
+            return ticket
+    return None
 
 
 async def enquiry_answered(

@@ -144,14 +144,23 @@ def render(message: OutboundMessage) -> str:
     return _cut(text, MAX_TEXT_BYTES - len(tail.encode())) + tail
 
 
+# A template has no buttons: the buttons that matter after it say what to reply instead.
+_TEMPLATE_HINTS = {
+    "unsubscribe": "wechat.unsubscribe_hint",  # answered by the unsubscribe command
+    "rate": "wechat.rating_hint",  # a rating in words (bot/dialogs/rating.py)
+    "enq": "wechat.enquiry_hint",  # settled / not yet in words (bot/dialogs/enquiry.py)
+}
+
+
 def for_template(message: OutboundMessage) -> OutboundMessage:
-    """The message as a template carries it: no buttons there, so a care message says
-    how to stop it in words ("回复“退订”…", answered by the unsubscribe command)."""
-    unsubscribe = next((b for b in message.buttons if b.value.startswith("unsubscribe:")), None)
-    if unsubscribe is None:
+    """The message as a template carries it: its buttons become one line of what to
+    reply ("回复“退订”…", "回复“满意”…")."""
+    kinds = {b.value.split(":", 1)[0] for b in message.buttons}
+    hints = [key for kind, key in _TEMPLATE_HINTS.items() if kind in kinds]
+    if not hints:
         return message
-    lang = "en" if unsubscribe.label == t("en", "care.unsubscribe") else "zh"
-    return replace(message, text=f"{message.text}\n{t(lang, 'wechat.unsubscribe_hint')}")
+    lang = "zh" if is_chinese(message.text) else "en"
+    return replace(message, text="\n".join([message.text, *(t(lang, key) for key in hints)]))
 
 
 def _cut(text: str, limit: int) -> str:

@@ -120,3 +120,57 @@ async def callback_answer(turn: Turn, value: str) -> None:
         turn.say("enquiry.callback_settled")
     else:
         turn.say("enquiry.callback_reopened", number=ticket.number)
+
+
+# Whole answers to "is it settled?" (a WeChat template has no buttons to tap).
+_SETTLED = frozenset(
+    {
+        "已解决",
+        "解决了",
+        "已经解决",
+        "已经解决了",
+        "问题解决了",
+        "都解决了",
+        "settled",
+        "resolved",
+        "solved",
+        "it's settled",
+        "all settled",
+        "yes settled",
+    }
+)
+_UNSETTLED = frozenset(
+    {
+        "还没有",
+        "没有",
+        "没解决",
+        "没有解决",
+        "还没解决",
+        "还没有解决",
+        "未解决",
+        "还没",
+        "not yet",
+        "no",
+        "not settled",
+        "unsettled",
+        "not resolved",
+        "not solved",
+        "no not yet",
+    }
+)
+_NOISE = re.compile(r"[\s。.!！,，~～、]+")
+
+
+async def answer_in_words(turn: Turn) -> bool:
+    """ "已解决" / "还没有" typed after the callback question, for the enquiry it asked about."""
+    said = _NOISE.sub(" ", turn.text.lower()).strip() if len(turn.text) <= 30 else ""
+    if said not in _SETTLED and said not in _UNSETTLED:
+        return False
+    ticket = await callbacks.enquiry_awaiting_answer(
+        turn.session, turn.owner.id if turn.owner else None, turn.identity.id, turn.now
+    )
+    if ticket is None:
+        return False
+    verdict = "settled" if said in _SETTLED else "unsettled"
+    await callback_answer(turn, f"enq:{verdict}:{ticket.id}")
+    return True

@@ -80,6 +80,8 @@ async def route(turn: Turn) -> None:
         turn.data["welcome_back"] = True
     if turn.flow in FLOWS and await FLOWS[turn.flow].handle(turn):
         return
+    if await enquiry.answer_in_words(turn):
+        return
     if "photo" in media_kinds and not turn.text:
         await repair.start_from_photo(turn)
         return

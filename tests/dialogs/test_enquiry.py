@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from backend import tickets
+from backend import desk, tickets
 from backend.actors import SYSTEM
 from backend.callbacks import run_callbacks
 from backend.composition import Runtime
@@ -84,6 +84,32 @@ async def test_a_week_after_staff_answered_the_owner_says_whether_it_is_settled(
     # Someone else's ticket number in a forged button does nothing.
     forged = await zhang.send("还没有", value=f"enq:unsettled:{english.id}")
     assert "没有找到您的这条咨询" in Chat.text(forged)
+    async with runtime.db.session() as s:
+        assert (await s.get_one(Ticket, english.id)).state == "open"
+        assert (await s.get_one(Ticket, chinese.id)).state == "closed"
+
+
+async def test_the_callback_answered_in_words(emily: Chat, zhang: Chat, runtime: Runtime) -> None:
+    """A WeChat template carries no buttons: "已解决" / "not yet" count for the enquiry
+    whose question was the last thing that happened to it."""
+    await emily.say("Where are the parcel lockers?")
+    await emily.tap("kb:no")
+    await zhang.say("请问小区业委会下次开会是什么时候？")
+    [english] = await tickets_of(runtime.db, "demo-session-b")
+    [chinese] = await tickets_of(runtime.db, "demo-session")
+    answered = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # the chats' clock: 26 Nov 02:00
+    async with runtime.db.session() as s:
+        for ticket in (english, chinese):
+            await desk.hand_back(s, ticket.identity_id or 0)  # the colleague is done
+            await tickets.transition(
+                s, await s.get_one(Ticket, ticket.id), "answered", SYSTEM, now=answered
+            )
+    assert "很高兴问题已经解决" not in await zhang.say("已解决")  # not asked yet
+    async with runtime.db.session() as s:
+        await run_callbacks(s, answered + timedelta(days=1))
+    assert "reopened " + english.number in await emily.say("Not yet!")
+    assert "很高兴问题已经解决" in await zhang.say("已解决。")
+    assert "很高兴问题已经解决" not in await zhang.say("已解决")  # answered: once
     async with runtime.db.session() as s:
         assert (await s.get_one(Ticket, english.id)).state == "open"
         assert (await s.get_one(Ticket, chinese.id)).state == "closed"

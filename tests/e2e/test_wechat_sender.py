@@ -31,6 +31,7 @@ from backend.outbox import Delivery
 from backend.settings import Settings
 from bot.channels.wechat import WeChatSender, load_menu, wechat_cli
 from bot.channels.wechat_api import TOKEN_KEY
+from bot.channels.wechat_text import for_template
 from tests.fakes.codes import RecordingCodeSender
 from tests.fakes.wechat_api import (
     TOKEN,
@@ -380,3 +381,19 @@ def test_menu_push_sends_the_bundled_menu(
     assert result.exit_code == 1 and "WeChat 40018" in result.output
     assert result.output.count("\n") == 1
     get_settings.cache_clear()
+
+
+def test_a_template_says_in_words_what_its_buttons_would_have_done() -> None:
+    """Ratings and the enquiry callback are answered in words after a template."""
+    rating = OutboundMessage(
+        "【维修回访】工单 R-1 已完成，请评价：",
+        (Button("😄 非常满意", "rate:1:5"), Button("😞 非常不满意", "rate:1:1")),
+    )
+    assert for_template(rating).text.endswith("\n" + t("zh", "wechat.rating_hint"))
+    enquiry = OutboundMessage(
+        "[Callback] About your question E-1 (parcel lockers): is it settled now?",
+        (Button("✅ Settled", "enq:settled:1"), Button("Not yet", "enq:unsettled:1")),
+    )
+    assert for_template(enquiry).text.endswith("\n" + t("en", "wechat.enquiry_hint"))
+    plain = OutboundMessage("您好", (Button("帮助", "cmd:help"),))
+    assert for_template(plain) == plain
