@@ -27,6 +27,7 @@ from backend.vocabulary import CareType, Relation, Stage
 
 WARRANTY_NOTICE_DAYS = 30
 NOT_MOVED_IN_AFTER = timedelta(days=180)
+GREET_BEFORE_HANDOVER = timedelta(days=7)  # "a greeting before move-in" (DOMAIN, care)
 ELDERLY_AGE = 60
 CHILD_AGE = 14
 QUARTER_STARTS = ((1, 1), (4, 1), (7, 1), (10, 1))
@@ -259,7 +260,8 @@ async def warranty_notices(
 
 
 async def stage_messages(session: AsyncSession, day: date) -> list[Due]:
-    """Prospective owners' quarterly bulletin, new owners' welcome, owners not moved in."""
+    """Prospective owners' quarterly bulletin and a greeting a week before their home is
+    handed over, new owners' welcome, owners not moved in long after handover."""
     result: list[Due] = []
     if (day.month, day.day) in QUARTER_STARTS:
         quarter = (day.month - 1) // 3 + 1
@@ -277,6 +279,25 @@ async def stage_messages(session: AsyncSession, day: date) -> list[Due]:
                     owner.language,
                 )
             )
+    handover = day + GREET_BEFORE_HANDOVER
+    soon = await session.execute(
+        select(Owner, Unit.number)
+        .join(Unit, Unit.id == Owner.unit_id)
+        .where(Owner.moved_in_on.is_(None), Unit.handover_date == handover)
+    )
+    for owner, unit in soon.all():
+        result.append(
+            Due(
+                owner.id,
+                owner.estate_id,
+                CareType.ACTIVITY,
+                f"care:before_move_in:owner:{owner.id}",
+                "care.before_move_in",
+                {"unit": unit, "date": handover.isoformat()},
+                owner.name,
+                owner.language,
+            )
+        )
     for owner in await _owners(session, Owner.moved_in_on == day - timedelta(days=1)):
         result.append(
             Due(

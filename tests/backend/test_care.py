@@ -150,14 +150,21 @@ async def test_owner_stages(session: AsyncSession, world: World) -> None:
     unit = await make_unit(session, world.estate, "A-9-909")
     unit.handover_date = date(2026, 10, 1) - timedelta(days=180)
     waiting = await make_owner(session, unit, "王五", "13800000009")
-    for owner, chat in ((world.owner, "o"), (world.neighbour, "n"), (waiting, "w")):
+    soon = await make_unit(session, world.estate, "A-9-910")
+    soon.handover_date = date(2026, 10, 8)
+    buyer = await make_owner(session, soon, "赵六", "13800000010")
+    buyer.stage = "prospective"
+    for owner, chat in ((world.owner, "o"), (world.neighbour, "n"), (waiting, "w"), (buyer, "b")):
         await bind(session, owner, chat)
     report = await run_care(session, date(2026, 10, 1), at(date(2026, 10, 1)))
-    keys = set((await queued(session)).keys())
+    rows = await queued(session)
+    keys = set(rows.keys())
     assert f"care:bulletin:2026Q4:owner:{world.owner.id}" in keys
     assert f"care:welcome:owner:{world.neighbour.id}" in keys
     assert f"care:not_moved_in:owner:{waiting.id}" in keys
-    assert report.enqueued >= 3
+    greeting = rows[f"care:before_move_in:owner:{buyer.id}"].payload["text"]
+    assert "A-9-910" in greeting and "2026-10-08" in greeting and "收房" in greeting
+    assert report.enqueued >= 4
 
 
 async def test_dry_run_counts_the_same_as_a_run(session: AsyncSession, world: World) -> None:
