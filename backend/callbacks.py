@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import desk, lifecycle, notices, ratings, sla, tickets
@@ -91,6 +91,16 @@ def first_workday_after(cal: WorkCalendar, day: date) -> date:
     return cal.add_workdays(day, 1)
 
 
+async def _pending(session: AsyncSession, promise: str) -> list[tuple[Ticket, Deadline]]:
+    """Tickets with this promise still pending, and its deadline."""
+    rows = await session.execute(
+        select(Ticket, Deadline)
+        .join(Deadline, Deadline.ticket_id == Ticket.id)
+        .where(Deadline.promise == promise, Deadline.state == DeadlineState.PENDING)
+    )
+    return [(ticket, deadline) for ticket, deadline in rows.all()]
+
+
 async def run_callbacks(session: AsyncSession, now: datetime) -> CallbackReport:
     report = CallbackReport()
     estates = _Estates(list(await session.scalars(select(Estate))))
@@ -122,14 +132,7 @@ async def run_callbacks(session: AsyncSession, now: datetime) -> CallbackReport:
             )
             report.done["complaint_callback"] += 1
     # Complaints accepted: a progress follow-up inside 24 hours.
-    pending_follow_ups = await session.execute(
-        select(Ticket, Deadline)
-        .join(Deadline, Deadline.ticket_id == Ticket.id)
-        .where(
-            Deadline.promise == "complaint.accept_callback", Deadline.state == DeadlineState.PENDING
-        )
-    )
-    for ticket, deadline in pending_follow_ups.all():
+    for ticket, deadline in await _pending(session, "complaint.accept_callback"):
         if deadline.started_at + FOLLOW_UP_AFTER <= now and not estates.is_quiet(
             ticket.estate_id, now
         ):
@@ -149,14 +152,7 @@ async def run_callbacks(session: AsyncSession, now: datetime) -> CallbackReport:
         elif retried.at + TASK_AFTER <= now and await _make_task(session, ticket, now):
             report.done["callback_task"] += 1
     # Major repairs: the second callback, a week before it is due.
-    second = await session.execute(
-        select(Ticket, Deadline)
-        .join(Deadline, Deadline.ticket_id == Ticket.id)
-        .where(
-            Deadline.promise == "repair.second_callback", Deadline.state == DeadlineState.PENDING
-        )
-    )
-    for ticket, deadline in second.all():
+    for ticket, deadline in await _pending(session, "repair.second_callback"):
         if deadline.due_at - SECOND_CALLBACK_LEAD <= now and not estates.is_quiet(
             ticket.estate_id, now
         ):
@@ -178,12 +174,7 @@ async def run_callbacks(session: AsyncSession, now: datetime) -> CallbackReport:
             elif await _make_task(session, ticket, now, kind=SECOND_CALLBACK_TASK):
                 report.done["second_callback_task"] += 1
     # Enquiries answered by a colleague: is it settled?
-    answered = await session.execute(
-        select(Ticket, Deadline)
-        .join(Deadline, Deadline.ticket_id == Ticket.id)
-        .where(Deadline.promise == "enquiry.callback", Deadline.state == DeadlineState.PENDING)
-    )
-    for ticket, deadline in answered.all():
+    for ticket, deadline in await _pending(session, "enquiry.callback"):
         if deadline.started_at + ENQUIRY_CALLBACK_AFTER <= now and not estates.is_quiet(
             ticket.estate_id, now
         ):
@@ -263,15 +254,12 @@ async def enquiry_awaiting_answer(
 ) -> Ticket | None:
     """The owner's enquiry whose "is it settled?" is the last thing that happened to it,
     asked within the week: an answer in words belongs to it, and to nothing else."""
-    mine = [Ticket.identity_id == identity_id]
-    if owner_id is not None:
-        mine.append(Ticket.owner_id == owner_id)
     candidates = await session.scalars(
         select(Ticket)
         .where(
             Ticket.kind == Kind.ENQUIRY,
             Ticket.state.in_(lifecycle.REOPEN_FROM[Kind.ENQUIRY]),
-            or_(*mine),
+            tickets.of_chat(owner_id, identity_id),
         )
         .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
         .limit(3)

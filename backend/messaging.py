@@ -145,10 +145,6 @@ async def latest_identity(session: AsyncSession, owner_id: int) -> ChannelIdenti
 # --- inbound ---------------------------------------------------------------------------
 
 
-def _insert(session: AsyncSession) -> Any:
-    return pg_insert if _dialect(session) == "postgresql" else sqlite_insert
-
-
 def _dialect(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 

@@ -63,3 +63,15 @@ async def ratings_of(session: AsyncSession, ticket_id: int) -> list[Rating]:
             select(Rating).where(Rating.ticket_id == ticket_id).order_by(Rating.id)
         )
     )
+
+
+async def waiting_for_rating(
+    session: AsyncSession, owner_id: int | None, identity_id: int
+) -> int | None:
+    """The owner's ticket that waits for its rating (the latest, if several)."""
+    return await session.scalar(
+        select(Ticket.id)
+        .where(Ticket.state == "callback", tickets.of_chat(owner_id, identity_id))
+        .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
+        .limit(1)
+    )

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import ColumnElement, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -222,6 +222,13 @@ async def open_ticket(
     _log(session, ticket, actor, "created", now, to_state=state, note=note)
     await sla.apply_signal(session, ticket, sla.state_signal(state), now, tz)
     return ticket
+
+
+def of_chat(owner_id: int | None, identity_id: int) -> ColumnElement[bool]:
+    """Tickets of this owner, or opened from this chat account (an unverified one's)."""
+    if owner_id is None:
+        return Ticket.identity_id == identity_id
+    return or_(Ticket.identity_id == identity_id, Ticket.owner_id == owner_id)
 
 
 async def get_ticket(session: AsyncSession, ticket_id: int) -> Ticket:

@@ -155,6 +155,11 @@ async def closed_loop(base: str, owners: list[str], seconds: float) -> float:
     return done / (time.perf_counter() - start)
 
 
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[max(0, int(len(ordered) * share) - 1)], 1) if ordered else 0.0
+
+
 async def open_loop(base: str, owners: list[str], rate: float, seconds: float) -> dict[str, float]:
     latencies: list[float] = []
     total = int(rate * seconds)
@@ -180,13 +185,8 @@ async def open_loop(base: str, owners: list[str], rate: float, seconds: float) -
         "rate": rate,
         "messages": len(latencies),
         "p50_ms": round(statistics.median(latencies), 1),
-        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 1),
+        "p99_ms": percentile(latencies, 0.99),
     }
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[max(0, int(len(ordered) * share) - 1)], 1) if ordered else 0.0
 
 
 async def flood(base: str, owners: list[str], rate: float, seconds: float) -> dict[str, Any]:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from sqlalchemy import or_, select
-
 from backend import ratings
 from backend.actors import BOT, Actor
 from backend.errors import DomainError
@@ -178,14 +176,8 @@ async def rate_in_words(turn: Turn) -> bool:
     score = score_in_words(turn.text) if turn.text else None
     if score is None:
         return False
-    mine = [Ticket.identity_id == turn.identity.id]
-    if turn.owner is not None:
-        mine.append(Ticket.owner_id == turn.owner.id)
-    waiting = await turn.session.scalar(
-        select(Ticket.id)
-        .where(Ticket.state == "callback", or_(*mine))
-        .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
-        .limit(1)
+    waiting = await ratings.waiting_for_rating(
+        turn.session, turn.owner.id if turn.owner else None, turn.identity.id
     )
     if waiting is None:
         return False
