@@ -60,6 +60,39 @@ async def next_promise(session: AsyncSession, ticket: Ticket) -> Deadline | None
     )
 
 
+async def status_line(
+    session: AsyncSession, ticket: Ticket, lang: str, zone: ZoneInfo, now: datetime
+) -> str:
+    """One ticket as the owner's status list shows it: state and the next promised time,
+    or that the time has passed and a supervisor is on it (the SLA watch escalated it)."""
+    first_open = await session.scalar(
+        select(Deadline)
+        .where(
+            Deadline.ticket_id == ticket.id,
+            Deadline.state.in_([DeadlineState.PENDING, DeadlineState.BREACHED]),
+            Deadline.met_at.is_(None),
+        )
+        .order_by(Deadline.due_at)
+        .limit(1)
+    )
+    if first_open is None or not lifecycle.is_open(ticket.kind, ticket.state):
+        promise = ""
+    elif first_open.due_at < now:
+        promise = t(lang, "status.overdue")
+    else:
+        promise = t(
+            lang, f"card.promise.{first_open.promise}", time=when(first_open.due_at, lang, zone)
+        )
+    return t(
+        lang,
+        "status.line",
+        number=ticket.number,
+        summary=ticket.summary,
+        state=state_name(ticket, lang),
+        promise=promise,
+    ).rstrip(" ·")
+
+
 async def repair_card(session: AsyncSession, ticket: Ticket, lang: str) -> OutboundMessage:
     """维修卡片: number, repair unit, supervisor and ambassador with phones, promised times."""
     estate = await session.get(Estate, ticket.estate_id)

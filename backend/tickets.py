@@ -6,6 +6,7 @@ or keeps are in ``backend.sla``. Callers pass ``now`` so jobs and tests control 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -34,7 +35,24 @@ from backend.models import (
 from backend.vocabulary import KIND_PREFIX, MAJOR_REPAIR_CATEGORIES, Kind, RepairCategory, Role
 
 REPEAT_WINDOW = timedelta(days=90)
+SUMMARY_LENGTH = 80
+# "你好，" / "物业您好！" / "Hi," before the problem: not part of a ticket's one-line summary.
+_OPENING = re.compile(
+    r"^(?:(?:物业|管家|师傅)?(?:你好|您好|在吗)|hi|hello|hey|dear \w+|"
+    r"good (?:morning|afternoon|evening))"
+    r"(?![a-z])[\s,，:：!！。.~～?？]*",
+    re.I,
+)
 DISPATCH_ROLES = frozenset({Role.TECHNICIAN, Role.SUPERVISOR})
+OWNER_ADDED = "owner_added"
+
+
+def summary_of(text: str) -> str:
+    """The one line lists show: greetings off the front, whitespace folded, 80 characters."""
+    line = " ".join(text.split())
+    while (opening := _OPENING.match(line)) and opening.end() < len(line):
+        line = line[opening.end() :]
+    return line[:SUMMARY_LENGTH]
 
 
 def estate_zone(estate: Estate) -> ZoneInfo:
@@ -178,6 +196,7 @@ async def open_ticket(
     else:
         category = None
 
+    summary = summary_of(summary)
     tz = estate_zone(estate)
     number = await allocate_number(session, estate.company_id, k, now.astimezone(tz).date())
     repeat_of = None
@@ -229,6 +248,27 @@ def of_chat(owner_id: int | None, identity_id: int) -> ColumnElement[bool]:
     if owner_id is None:
         return Ticket.identity_id == identity_id
     return or_(Ticket.identity_id == identity_id, Ticket.owner_id == owner_id)
+
+
+async def open_of_chat(
+    session: AsyncSession,
+    owner_id: int | None,
+    identity_id: int,
+    *,
+    number: str | None = None,
+    since: datetime | None = None,
+) -> Ticket | None:
+    """The open ticket with this number, or the last one opened since ``since``, among the
+    owner's and this chat's (``owner_id`` None: only those opened from this chat)."""
+    query = select(Ticket).where(
+        of_chat(owner_id, identity_id),
+        Ticket.state.not_in([lifecycle.CLOSED, lifecycle.CANCELLED]),
+    )
+    if number is not None:
+        query = query.where(Ticket.number == number.upper())
+    if since is not None:
+        query = query.where(Ticket.created_at >= since)
+    return await session.scalar(query.order_by(Ticket.id.desc()).limit(1))
 
 
 async def get_ticket(session: AsyncSession, ticket_id: int) -> Ticket:
@@ -516,6 +556,57 @@ async def add_note(
         to_state=ticket.state,
         note=note.strip()[:4000],
     )
+
+
+async def add_from_owner(
+    session: AsyncSession,
+    ticket: Ticket,
+    actor: Actor,
+    text: str,
+    photos: Sequence[str],
+    *,
+    message_id: int,
+    now: datetime,
+) -> TicketEvent:
+    """What the owner adds after the ticket was opened ("补充一下…", a photo of the damage):
+    kept on its record for whoever handles it, rather than opening a second ticket."""
+    if not text.strip() and not photos:
+        raise InvalidInput("an addition needs text or a photo")
+    ticket.attachments = [*ticket.attachments, *photos]
+    ticket.updated_at = now
+    return _log(
+        session,
+        ticket,
+        actor,
+        OWNER_ADDED,
+        now,
+        from_state=ticket.state,
+        to_state=ticket.state,
+        note=text.strip()[:4000],
+        data={"message_id": message_id, "photos": list(photos)},
+    )
+
+
+async def withdraw_from_owner(
+    session: AsyncSession, ticket: Ticket, message_id: int
+) -> TicketEvent | None:
+    """Take back an addition the owner says was a new problem; None when there is none."""
+    events = await session.scalars(
+        select(TicketEvent).where(
+            TicketEvent.ticket_id == ticket.id, TicketEvent.action == OWNER_ADDED
+        )
+    )
+    event = next((e for e in events if e.data.get("message_id") == message_id), None)
+    if event is None:
+        return None
+    photos = list(event.data.get("photos", []))
+    remaining = list(ticket.attachments)
+    for ref in photos:
+        if ref in remaining:
+            remaining.remove(ref)
+    ticket.attachments = remaining
+    await session.delete(event)
+    return event
 
 
 async def deadlines_of(

@@ -16,7 +16,7 @@ from bot.dialogs.repair import FIELDS, LOCATIONS, TIMES
 ROOT = Path(__file__).parents[1]
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 LITERAL_KEY = re.compile(
-    r"\"((?:binding|button|card|clarify|complaint|dialog|emergency|enquiry|error|handoff|help|input|language|media|other|rating|repair|status|welcome|update|state|kind|location|time|webchat|wechat|terminal)\.[a-z_.]+)(?<!\.html)\""
+    r"\"((?:binding|button|card|clarify|complaint|dialog|emergency|enquiry|error|handoff|help|input|language|media|other|rating|repair|status|supplement|welcome|update|state|kind|location|time|webchat|wechat|terminal)\.[a-z_.]+)(?<!\.html)\""
 )
 
 

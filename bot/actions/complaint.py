@@ -43,7 +43,7 @@ class ActionOpenComplaint(OwnerDeskAction):
             identity_id=caller.identity.id,
             actor=Actor.of_owner(caller.owner),
             channel=CHANNEL,
-            summary=text[:80],
+            summary=text,
             description=text,
             language=caller.lang,
             now=caller.now,

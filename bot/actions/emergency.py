@@ -55,7 +55,7 @@ async def open_emergency(
         identity_id=caller.identity.id,
         actor=Actor.of_owner(caller.owner) if caller.owner else BOT,
         channel=CHANNEL,
-        summary=text[:80],
+        summary=text,
         description=text,
         category=meaning.category or "other",
         location=meaning.entities.get("location", ""),

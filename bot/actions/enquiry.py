@@ -54,7 +54,7 @@ class ActionAnswerEnquiry(OwnerDeskAction):
             identity_id=caller.identity.id,
             actor=Actor.of_owner(caller.owner),
             channel=CHANNEL,
-            summary=question[:80],
+            summary=question,
             description=question,
             language=caller.lang,
             now=caller.now,

@@ -80,7 +80,7 @@ class ActionOpenRepair(OwnerDeskAction):
             identity_id=caller.identity.id,
             actor=Actor.of_owner(caller.owner),
             channel=CHANNEL,
-            summary=description[:80],
+            summary=description,
             description=description,
             category=caller.understand(description).category or "other",
             location=_given(caller, "location", description),

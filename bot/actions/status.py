@@ -13,9 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import lifecycle
-from backend.i18n import when
-from backend.models import Ticket
-from backend.notices import next_promise, state_name
+from backend.models import Ticket, utcnow
+from backend.notices import status_line
 from bot.actions.base import OwnerDeskAction
 from bot.actions.common import Caller, EventList, Replies
 
@@ -68,18 +67,4 @@ class ActionTicketStatus(OwnerDeskAction):
 
 
 async def _line(session: AsyncSession, replies: Replies, ticket: Ticket, zone: ZoneInfo) -> str:
-    deadline = await next_promise(session, ticket)
-    promise = (
-        replies.tr(
-            f"card.promise.{deadline.promise}", time=when(deadline.due_at, replies.lang, zone)
-        )
-        if deadline
-        else ""
-    )
-    return replies.tr(
-        "status.line",
-        number=ticket.number,
-        summary=ticket.summary,
-        state=state_name(ticket, replies.lang),
-        promise=promise,
-    ).rstrip(" ·")
+    return await status_line(session, ticket, replies.lang, zone, utcnow())

@@ -78,7 +78,7 @@ async def _submit(turn: Turn, what: str, details: str) -> None:
         identity_id=turn.identity.id,
         actor=Actor.of_owner(turn.owner),
         channel=turn.identity.channel,
-        summary=what[:80],
+        summary=what,
         description=description,
         language=turn.lang,
         now=turn.now,

@@ -44,7 +44,7 @@ async def handle_emergency(turn: Turn) -> None:
         identity_id=turn.identity.id,
         actor=actor,
         channel=turn.identity.channel,
-        summary=turn.text[:80],
+        summary=turn.text,
         description=turn.text,
         category=meaning.category or "other",
         location=meaning.entities.get("location", ""),

@@ -91,7 +91,7 @@ async def to_staff(turn: Turn, question: str) -> None:
         identity_id=turn.identity.id,
         actor=Actor.of_owner(turn.owner) if turn.owner else BOT,
         channel=turn.identity.channel,
-        summary=(question or turn.tr("enquiry.no_text"))[:80],
+        summary=question or turn.tr("enquiry.no_text"),
         description=question,
         language=turn.lang,
         now=turn.now,

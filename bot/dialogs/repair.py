@@ -216,7 +216,7 @@ async def _submit(turn: Turn, draft: dict[str, Any]) -> None:
         identity_id=turn.identity.id,
         actor=Actor.of_owner(turn.owner),
         channel=turn.identity.channel,
-        summary=description[:80],
+        summary=description,
         description=description,
         category=str(draft.get("category") or "other"),
         location=str(draft.get("location") or ""),

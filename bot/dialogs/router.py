@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from backend.i18n import normalize_lang
+from backend.messaging import Media
 from bot.dialogs import (
     binding,
     complaint,
@@ -18,6 +19,7 @@ from bot.dialogs import (
     repair,
     smalltalk,
     status,
+    supplement,
 )
 from bot.dialogs.commands import Command, command_of
 from bot.dialogs.context import Turn
@@ -33,6 +35,7 @@ FLOWS = {
     "enquiry": enquiry,
     "rating": rating,
     "clarify": smalltalk,
+    "supplement": supplement,
 }
 UNUSABLE_MEDIA = frozenset(
     {"voice", "sticker", "location", "file", "video", "audio", "animation", "link"}
@@ -83,7 +86,8 @@ async def route(turn: Turn) -> None:
     if await enquiry.answer_in_words(turn):
         return
     if "photo" in media_kinds and not turn.text:
-        await repair.start_from_photo(turn)
+        if not await supplement.photo_after_ticket(turn):
+            await repair.start_from_photo(turn)
         return
     if not turn.text:
         turn.say("input.empty")
@@ -95,6 +99,8 @@ async def route(turn: Turn) -> None:
 
 async def dispatch(turn: Turn) -> None:
     """Start the flow this message asks for (no flow is active, or it gave way)."""
+    if await supplement.from_words(turn):
+        return
     if _TICKET_NUMBER.search(turn.text) or (
         _STATUS.search(turn.text) and not turn.understanding.urgent
     ):
@@ -171,10 +177,30 @@ async def _route_button(turn: Turn, value: str) -> bool:
     if prefix == "enq":
         await enquiry.callback_answer(turn, value)
         return True
+    if prefix == "supp":
+        await _new_problem(turn, value)
+        return True
     if prefix == "unsubscribe":
         await smalltalk.unsubscribe(turn, value.split(":", 1)[1])
         return True
     return False  # a flow's own button: the active flow reads it
+
+
+async def _new_problem(turn: Turn, value: str) -> None:
+    """The owner says an addition was a new problem: answer it as one."""
+    withdrawn = await supplement.withdraw(turn, value)
+    if withdrawn is None:
+        turn.say("supplement.gone")
+        return
+    text, photos = withdrawn
+    turn.inbound = replace(
+        turn.inbound, text=text, value=None, media=tuple(Media("photo", ref) for ref in photos)
+    )
+    turn.reset_understanding()
+    if text:
+        await dispatch(turn)
+    else:
+        await repair.start_from_photo(turn)
 
 
 def _language_is_clear(text: str) -> bool:

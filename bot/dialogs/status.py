@@ -12,9 +12,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from backend import lifecycle
-from backend.i18n import when
 from backend.models import Ticket
-from backend.notices import next_promise, state_name
+from backend.notices import status_line
 from bot.dialogs import binding
 from bot.dialogs.context import Turn
 
@@ -56,16 +55,4 @@ async def show(turn: Turn, number: re.Match[str] | None) -> None:
 
 
 async def _line(turn: Turn, ticket: Ticket, zone: ZoneInfo) -> str:
-    deadline = await next_promise(turn.session, ticket)
-    promise = (
-        turn.tr(f"card.promise.{deadline.promise}", time=when(deadline.due_at, turn.lang, zone))
-        if deadline
-        else ""
-    )
-    return turn.tr(
-        "status.line",
-        number=ticket.number,
-        summary=ticket.summary,
-        state=state_name(ticket, turn.lang),
-        promise=promise,
-    ).rstrip(" ·")
+    return await status_line(turn.session, ticket, turn.lang, zone, turn.now)

@@ -273,3 +273,40 @@ async def test_list_filters_and_json_shape(session: AsyncSession, world: World) 
     assert len(only_enquiries) == 1
     count = await session.scalar(select(func.count()).select_from(TicketEvent))
     assert count == 2
+
+
+@pytest.mark.parametrize(
+    ("said", "summary"),
+    [
+        ("hi the kitchen tap keeps dripping", "the kitchen tap keeps dripping"),
+        ("物业您好！您好，电梯坏了", "电梯坏了"),
+        ("在吗？楼道灯坏了", "楼道灯坏了"),
+        ("Hey\n\n there  is a leak", "there is a leak"),
+        ("hiking trail lights are off", "hiking trail lights are off"),
+        ("你好", "你好"),
+        ("卫" * 200, "卫" * 80),
+    ],
+)
+def test_a_summary_is_one_line_without_the_greeting(said: str, summary: str) -> None:
+    assert tickets.summary_of(said) == summary
+
+
+async def test_an_owners_addition_is_kept_and_can_be_taken_back(
+    session: AsyncSession, world: World
+) -> None:
+    ticket = await open_repair(session, world)
+    actor = Actor.of_owner(world.owner)
+    with pytest.raises(InvalidInput):
+        await tickets.add_from_owner(session, ticket, actor, " ", [], message_id=1, now=NOW)
+    await tickets.add_from_owner(
+        session, ticket, actor, "在洗碗池下面", ["p1"], message_id=7, now=NOW
+    )
+    assert ticket.attachments == ["p1"]
+    assert await tickets.withdraw_from_owner(session, ticket, 8) is None
+    taken = await tickets.withdraw_from_owner(session, ticket, 7)
+    assert taken is not None and taken.note == "在洗碗池下面" and ticket.attachments == []
+    await session.flush()
+    actions = await session.scalars(
+        select(TicketEvent.action).where(TicketEvent.ticket_id == ticket.id)
+    )
+    assert "owner_added" not in list(actions)

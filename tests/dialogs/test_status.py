@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from backend.composition import Runtime
 from backend.models import Owner, Ticket
-from tests.fakes.chat import Chat
+from tests.fakes.chat import Chat, Clock
 
 
 async def test_open_tickets_with_state_and_next_promise(zhang: Chat, runtime: Runtime) -> None:
@@ -15,6 +15,15 @@ async def test_open_tickets_with_state_and_next_promise(zhang: Chat, runtime: Ru
     reply = await zhang.say("我的报修怎么样了")
     assert "处理中的工单" in reply and "厨房下水道堵了" in reply and "已受理，待派单" in reply
     assert "前派单到维修人员" in reply
+
+
+async def test_a_promise_past_its_time_says_so(zhang: Chat, runtime: Runtime, clock: Clock) -> None:
+    await zhang.say("厨房下水道堵了，明天上午来修")
+    await zhang.tap("repair:submit")
+    clock.advance(minutes=15)  # dispatch was promised within 10 minutes
+    reply = await zhang.say("我的报修怎么样了")
+    line = next(x for x in reply.splitlines() if "厨房下水道堵了" in x)
+    assert "已超过承诺时间，主管正在督办" in line and "前派单" not in line
 
 
 async def test_one_ticket_by_number_and_only_ones_own(

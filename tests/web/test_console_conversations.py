@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from backend.composition import Runtime
-from backend.models import AuditEntry, ChannelIdentity, Conversation, OutboxItem
+from backend.models import AuditEntry, ChannelIdentity, Conversation, OutboxItem, Ticket
 from tests.fakes.chat import Chat
 from tests.web.conftest import ConsoleClient
 
@@ -142,3 +142,21 @@ async def test_roles_and_csrf(console: ConsoleClient, runtime: Runtime) -> None:
     forged = await console.http.post(f"/console/conversations/{mine.id}/take-over")
     assert forged.status_code == 403
     assert (await conversation(runtime, "demo-session")).held_by_staff_id is None
+
+
+async def test_an_owners_addition_shows_on_the_ticket_escaped(
+    console: ConsoleClient, runtime: Runtime
+) -> None:
+    zhang = Chat(runtime.desk, "demo-session")
+    await zhang.say("厨房下水道堵了，明天上午来修")
+    reply = await zhang.tap("repair:submit")
+    number = reply.split("工单号：", 1)[1].split("\n", 1)[0]
+    assert "已补充到工单" in await zhang.say("补充一下：<script>x()</script> 洗碗池下面")
+    async with runtime.db.session() as s:
+        ticket = await s.scalar(select(Ticket).where(Ticket.number == number))
+        assert ticket is not None
+    await console.login("agent.a")
+    page = await console.http.get(f"/console/tickets/{ticket.id}")
+    assert page.status_code == 200 and "业主补充" in page.text
+    assert "&lt;script&gt;x()&lt;/script&gt; 洗碗池下面" in page.text
+    assert "<script>x()" not in page.text
