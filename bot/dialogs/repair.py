@@ -134,9 +134,19 @@ def _gives_way(turn: Turn) -> bool:
     meaning = turn.understanding
     if meaning.urgent:
         return True
-    if turn.step in ("what", "where", "when") and len(turn.text) >= 6:
-        return meaning.kind in ("complaint", "enquiry") and meaning.confidence >= SWITCH_CONFIDENCE
-    return False
+    if len(turn.text) < 6 or turn.step not in ("what", "where", "when"):
+        return False
+    if meaning.kind in ("complaint", "enquiry") and meaning.confidence >= SWITCH_CONFIDENCE:
+        return True
+    # Asked when to come, the owner describes another fault and names no time ("卫生间的灯
+    # 也坏了"): a second repair, not a visit time.
+    return (
+        turn.step == "when"
+        and "time" not in meaning.entities
+        and meaning.kind == "repair"
+        and meaning.confidence >= SWITCH_CONFIDENCE
+        and meaning.category not in (None, "other")
+    )
 
 
 async def handle(turn: Turn) -> bool:

@@ -87,6 +87,29 @@ async def test_changing_topic_mid_repair_parks_it(zhang: Chat, runtime: Runtime)
     assert len(await tickets_of(runtime.db, "demo-session")) == 1
 
 
+async def test_another_fault_instead_of_a_visit_time_is_a_second_repair(
+    zhang: Chat, emily: Chat, runtime: Runtime
+) -> None:
+    await zhang.transcript(
+        [
+            ("厨房下水道堵了", r"什么时候上门"),
+            ("卫生间的灯也坏了", r"报修登记先为您保留.*什么时候上门"),
+            ("tap:time:asap", r"请确认报修信息.*卫生间的灯也坏了"),
+            ("tap:repair:submit", r"报修已受理"),
+            ("继续", r"您希望师傅什么时候上门"),
+            ("下班后再来吧", r"请确认报修信息.*厨房下水道堵了.*下班后"),
+            ("tap:repair:submit", r"报修已受理"),
+        ]
+    )
+    assert len(await tickets_of(runtime.db, "demo-session")) == 2
+    await emily.transcript(
+        [
+            ("The kitchen sink is blocked", r"When would you like"),
+            ("any time after 6pm", r"Please check.*any time after 6pm"),
+        ]
+    )
+
+
 async def test_coming_back_the_next_day(zhang: Chat, runtime: Runtime, clock: Clock) -> None:
     await zhang.say("阳台推拉门卡住了")
     clock.advance(days=1)
