@@ -66,9 +66,14 @@ async def route(turn: Turn) -> None:
         return
     if handoff.is_with_staff(turn):
         # A colleague has the conversation: the bot keeps quiet, but a tap that answers a
-        # callback about a ticket (a rating, "is it settled?") is recorded like a command.
+        # callback about a ticket (a rating, "is it settled?") is recorded like a command,
+        # and an emergency while nobody has picked the chat up yet is not left waiting.
         if turn.value and turn.value.split(":", 1)[0] in CALLBACK_BUTTONS:
             await _route_button(turn, turn.value)
+        elif handoff.is_waiting(turn) and turn.text and turn.understanding.urgent:
+            await emergency.handle_emergency(turn)
+        else:
+            handoff.acknowledge(turn)
         return
     if turn.value and await _route_button(turn, turn.value):
         return
