@@ -80,7 +80,9 @@ _PUNCTUATION = re.compile(r"[\s。.!！,，~～]+$")
 def command_of(text: str, value: str | None) -> Command | None:
     if value and value in _BUTTONS:
         return _BUTTONS[value]
-    if value and value.startswith("/"):
+    if value and not value.startswith("/"):
+        return None  # a tap on a flow's button: its label ("没解决，转人工") is not a command
+    if value:
         text = value
     cleaned = _PUNCTUATION.sub("", text.strip().lower())
     if cleaned.startswith("/start"):
