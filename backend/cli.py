@@ -339,12 +339,13 @@ def kb_ask(
                 company_id, estate_id = first, None
             kb = KnowledgeBase()
             hits = await kb.search(session, company_id, question, estate_id=estate_id)
-            answer = await kb.answer(
+            answer, suggested = await kb.answer_or_suggest(
                 session, company_id, question, estate_id=estate_id, language=lang
             )
             return {
                 "hits": [{"key": h.key, "score": h.score, "matched": h.matched} for h in hits],
                 "answer": answer.text if answer else None,
+                "did_you_mean": [s.question for s in suggested],
                 "threshold": kb.threshold,
             }
 
@@ -354,7 +355,13 @@ def kb_ask(
         return
     for hit in result["hits"]:
         typer.echo(f"{hit['score']:.3f}  {hit['key']:<24} {hit['matched']}")
-    typer.echo(result["answer"] or f"(no answer above {result['threshold']}: handed to staff)")
+    if result["answer"]:
+        typer.echo(result["answer"])
+    elif result["did_you_mean"]:
+        offered = " | ".join(result["did_you_mean"])
+        typer.echo(f"(no answer above {result['threshold']}: asks \"did you mean\": {offered})")
+    else:
+        typer.echo(f"(no answer above {result['threshold']}: handed to staff)")
 
 
 # --- care ------------------------------------------------------------------------------

@@ -187,6 +187,16 @@ async def import_kb(
     return report
 
 
+# Below the answer threshold, an entry this close is offered as "did you mean…?".
+SUGGEST_THRESHOLD = 0.18
+
+
+@dataclass(frozen=True)
+class KbSuggestion:
+    entry_id: int
+    question: str  # a variant in the asker's language, for the button
+
+
 @dataclass(frozen=True)
 class KbAnswer:
     entry_id: int
@@ -280,14 +290,73 @@ class KnowledgeBase:
         language: str,
     ) -> KbAnswer | None:
         """The best entry's answer in ``language``, or None: no good answer, hand to staff."""
+        answer, _ = await self.answer_or_suggest(
+            session, company_id, query, estate_id=estate_id, language=language
+        )
+        return answer
+
+    async def answer_or_suggest(
+        self,
+        session: AsyncSession,
+        company_id: int,
+        query: str,
+        *,
+        estate_id: int | None,
+        language: str,
+    ) -> tuple[KbAnswer | None, list[KbSuggestion]]:
+        """The answer when one is sure enough; otherwise the entries close enough to ask
+        "did you mean…?" about ("停车费怎么收的": visitors' parking or a season permit?)."""
         index = await self.index(session, company_id)
         hits = index.search(query, estate_id=estate_id)
-        if not hits or hits[0].score < self.threshold:
+        if hits and hits[0].score >= self.threshold:
+            return _answer_of(index, hits[0].entry_id, hits[0].score, hits[0].matched, language), []
+        suggested = []
+        for hit in hits:
+            document = index.document(hit.entry_id)
+            if document is not None and hit.score >= SUGGEST_THRESHOLD:
+                suggested.append(
+                    KbSuggestion(hit.entry_id, _question_in(document, hit.matched, language))
+                )
+        return None, suggested
+
+    async def answer_entry(
+        self,
+        session: AsyncSession,
+        company_id: int,
+        entry_id: int,
+        *,
+        estate_id: int | None,
+        language: str,
+    ) -> KbAnswer | None:
+        """The answer of an entry the owner picked from the suggestions, if still theirs."""
+        index = await self.index(session, company_id)
+        document = index.document(entry_id)
+        if document is None or document.estate_id not in (None, estate_id):
             return None
-        # The index holds the answers of the version it was built from: no second read.
-        document = index.document(hits[0].entry_id)
-        if document is None:
-            return None
-        answer_zh, answer_en = document.answers
-        text = answer_en if language == "en" else answer_zh
-        return KbAnswer(document.entry_id, document.key, hits[0].score, text, hits[0].matched)
+        return _answer_of(index, entry_id, 1.0, document.questions[0], language)
+
+
+def _answer_of(
+    index: KbIndex, entry_id: int, score: float, matched: str, language: str
+) -> KbAnswer | None:
+    # The index holds the answers of the version it was built from: no second read.
+    document = index.document(entry_id)
+    if document is None:
+        return None
+    answer_zh, answer_en = document.answers
+    text = answer_en if language == "en" else answer_zh
+    return KbAnswer(document.entry_id, document.key, score, text, matched)
+
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def _question_in(document: KbDocument, matched: str, language: str) -> str:
+    """How to show an entry on a button: a question variant in the owner's language."""
+
+    def fits(question: str) -> bool:
+        return bool(_CJK.search(question)) == (language != "en")
+
+    if fits(matched):
+        return matched
+    return next((q for q in document.questions if fits(q)), matched)

@@ -19,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from backend.kb import SUGGEST_THRESHOLD  # noqa: E402
 from backend.kb_search import ANSWER_THRESHOLD  # noqa: E402
 from tests.backend.test_kb_search import CASES, ESTATE_A, PARAPHRASES, demo  # noqa: E402
 
@@ -41,6 +42,16 @@ def main() -> None:
         (hits[0].score for q in off_topic if (hits := index.search(q, estate_id=ESTATE_A))),
         default=0.0,
     )
+    # Below the threshold an entry this close is offered as "did you mean…?": how often
+    # does a question the FAQ cannot answer get such an offer?
+    offered = [
+        q
+        for q in off_topic
+        if any(
+            SUGGEST_THRESHOLD <= h.score < ANSWER_THRESHOLD
+            for h in index.search(q, estate_id=ESTATE_A)
+        )
+    ]
     result = {
         "paraphrases": len(PARAPHRASES),
         "answered_correctly": found,
@@ -48,6 +59,8 @@ def main() -> None:
         "off_topic": len(off_topic),
         "highest_off_topic_score": round(highest_off, 3),
         "threshold": ANSWER_THRESHOLD,
+        "off_topic_offered_suggestions": offered,
+        "suggest_threshold": SUGGEST_THRESHOLD,
         "misses": misses,
     }
     if args.json:
@@ -56,7 +69,8 @@ def main() -> None:
     print(
         f"{found}/{len(PARAPHRASES)} paraphrases answered by their entry (lowest score "
         f"{lowest:.2f}); {len(off_topic)} off-topic questions, highest score "
-        f"{highest_off:.2f}; threshold {ANSWER_THRESHOLD}"
+        f"{highest_off:.2f}; threshold {ANSWER_THRESHOLD}; {len(offered)} off-topic offered "
+        f'"did you mean" (from {SUGGEST_THRESHOLD}): {", ".join(offered) or "none"}'
     )
     for miss in misses:
         print(f"  missed: {miss}")

@@ -9,10 +9,13 @@ from sqlalchemy import select
 
 from backend import callbacks, tickets
 from backend.actors import BOT, Actor
+from backend.kb import KbAnswer
+from backend.messaging import Button
 from backend.models import Company, Ticket
 from backend.vocabulary import Kind
 from bot.dialogs.context import Turn
 
+BUTTON_TEXT = 40  # characters of a suggested question shown on its button
 ASKING = re.compile(
     r"^(我要|我想|想)?(咨询|问个问题|问一下|请问一下|咨询一下|i have a question|question|enquiry|"
     r"inquiry|i want to ask something|can i ask something)[?？!！。.]*$",
@@ -33,18 +36,31 @@ async def start(turn: Turn) -> None:
         turn.say("enquiry.ask_question")
         return
     company_id = await _company_id(turn)
-    answer = None
-    if company_id is not None and question:
-        answer = await turn.services.kb.answer(
-            turn.session,
-            company_id,
-            question,
-            estate_id=turn.estate.id if turn.estate else None,
-            language=turn.lang,
-        )
-    if answer is None:
+    if company_id is None:
         await to_staff(turn, question)
         return
+    answer, suggested = await turn.services.kb.answer_or_suggest(
+        turn.session,
+        company_id,
+        question,
+        estate_id=turn.estate.id if turn.estate else None,
+        language=turn.lang,
+    )
+    if answer is not None:
+        _offer(turn, question, answer)
+    elif suggested:
+        # Close, not sure: "did you mean…?" costs one tap, a colleague's time costs more.
+        turn.start("enquiry", "suggested", question=question)
+        turn.say(
+            "enquiry.did_you_mean",
+            *(Button(s.question[:BUTTON_TEXT], f"kb:pick:{s.entry_id}") for s in suggested),
+            turn.button("button.none_of_these", "kb:no:"),
+        )
+    else:
+        await to_staff(turn, question)
+
+
+def _offer(turn: Turn, question: str, answer: KbAnswer) -> None:
     turn.start("enquiry", "feedback", question=question, key=answer.key)
     turn.say_text(
         answer.text,
@@ -69,11 +85,29 @@ async def handle(turn: Turn) -> bool:
 
 
 async def feedback(turn: Turn, value: str) -> None:
+    """ "Did this help?" answered, or one of the suggested questions picked."""
     question = str(turn.data.get("question", "")) if turn.flow == "enquiry" else ""
     turn.finish()
     if value.startswith("kb:yes"):
         turn.say("enquiry.glad")
         return
+    if value.startswith("kb:pick:"):
+        company_id = await _company_id(turn)
+        entry = value.removeprefix("kb:pick:")
+        answer = (
+            await turn.services.kb.answer_entry(
+                turn.session,
+                company_id,
+                int(entry),
+                estate_id=turn.estate.id if turn.estate else None,
+                language=turn.lang,
+            )
+            if company_id is not None and entry.isdigit()
+            else None
+        )
+        if answer is not None:
+            _offer(turn, question, answer)
+            return
     await to_staff(turn, question)
 
 

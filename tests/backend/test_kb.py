@@ -223,3 +223,42 @@ async def test_demo_file_imports(session: AsyncSession, tmp_path: Path) -> None:
     assert counts["kb_entries"] >= 15
     report = await import_kb(session, DEMO_FILE)
     assert report.created == 0 and report.updated == 0
+
+
+async def test_close_entries_are_offered_and_a_pick_stays_in_scope(
+    session: AsyncSession, tmp_path: Path
+) -> None:
+    from backend.demo import load_demo
+    from backend.models import Estate
+
+    await load_demo(session)
+    a = await session.scalar(select(Estate).where(Estate.code == "DEMO-A"))
+    assert a is not None
+    kb = KnowledgeBase()
+    answer, offered = await kb.answer_or_suggest(
+        session, a.company_id, "停车费怎么收的", estate_id=a.id, language="zh"
+    )
+    assert answer is None and {"访客停车怎么收费", "停车月卡多少钱"} <= {
+        s.question for s in offered
+    }
+    _, offered_en = await kb.answer_or_suggest(
+        session, a.company_id, "停车费怎么收的", estate_id=a.id, language="en"
+    )
+    assert "Where can my visitors park?" in {s.question for s in offered_en}
+    permit = next(s for s in offered if s.question == "停车月卡多少钱")
+    picked = await kb.answer_entry(
+        session, a.company_id, permit.entry_id, estate_id=a.id, language="en"
+    )
+    assert picked is not None and picked.key == "parking-permit" and "RMB 300" in picked.text
+    other = await session.scalar(select(KbEntry.id).where(KbEntry.key == "property-fee-b"))
+    assert other is not None
+    assert (
+        await kb.answer_entry(session, a.company_id, other, estate_id=a.id, language="zh") is None
+    )
+    assert (
+        await kb.answer_entry(session, a.company_id, 10**9, estate_id=a.id, language="zh") is None
+    )
+    # Nothing close: no offer, the chat goes to staff.
+    assert await kb.answer_or_suggest(
+        session, a.company_id, "what is the wifi password", estate_id=a.id, language="en"
+    ) == (None, [])

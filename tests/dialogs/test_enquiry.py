@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
+
 from backend import desk, tickets
 from backend.actors import SYSTEM
 from backend.callbacks import run_callbacks
 from backend.composition import Runtime
-from backend.models import Ticket
+from backend.models import KbEntry, Ticket
 from tests.dialogs.helpers import conversation_of, tickets_of
 from tests.fakes.chat import Chat
 
@@ -113,3 +115,38 @@ async def test_the_callback_answered_in_words(emily: Chat, zhang: Chat, runtime:
     async with runtime.db.session() as s:
         assert (await s.get_one(Ticket, english.id)).state == "open"
         assert (await s.get_one(Ticket, chinese.id)).state == "closed"
+
+
+async def test_close_but_unsure_offers_did_you_mean(zhang: Chat, runtime: Runtime) -> None:
+    reply = await zhang.say("停车费怎么收的")
+    assert "您想问的是下面哪一个" in reply
+    labels = [b.label for m in zhang.last for b in m.buttons]
+    assert "访客停车怎么收费" in labels and "停车月卡多少钱" in labels
+    assert labels[-1] == "都不是，转人工" and len(labels) <= 4
+    permit = next(b.value for m in zhang.last for b in m.buttons if b.label == "停车月卡多少钱")
+    reply = zhang.text(await zhang.send("停车月卡多少钱", value=permit))
+    assert "地下车位 300 元/月" in reply
+    assert zhang.buttons() == ["kb:yes:parking-permit", "kb:no:parking-permit"]
+    assert await tickets_of(runtime.db, "demo-session") == []
+    # Not what was asked after all: the colleague sees the owner's own question.
+    assert "已转给工作人员" in await zhang.tap("kb:no")
+    [ticket] = await tickets_of(runtime.db, "demo-session")
+    assert ticket.summary == "停车费怎么收的"
+
+
+async def test_none_of_the_suggestions_goes_to_staff_and_typing_reads_afresh(
+    zhang: Chat, runtime: Runtime
+) -> None:
+    await zhang.say("停车费怎么收的")
+    assert "2.80 元/平方米/月" in await zhang.say("物业费怎么交？")  # typed, not tapped
+    await zhang.say("停车费怎么收的")
+    assert "已转给工作人员" in await zhang.tap("kb:no:")
+    [ticket] = await tickets_of(runtime.db, "demo-session")
+    assert ticket.summary == "停车费怎么收的"
+    # Another estate's entry, picked with a forged button, is not shown.
+    async with runtime.db.session() as s:
+        other = await s.scalar(select(KbEntry.id).where(KbEntry.key == "property-fee-b"))
+    await zhang.send("转人工")
+    await zhang.send("取消")
+    reply = zhang.text(await zhang.send("x", value=f"kb:pick:{other}"))
+    assert "S$" not in reply and "GIRO" not in reply
