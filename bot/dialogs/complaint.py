@@ -15,6 +15,7 @@ from bot.dialogs import binding
 from bot.dialogs.context import Turn
 
 DETAILED = 40  # characters: a message this long already says what, who and when
+SWITCH_CONFIDENCE = 0.8  # an enquiry this sure, asked for details, is a question of its own
 ASKING = re.compile(
     r"^(你好|您好|hi|hello)?[,，\s]*(我要|我想|我想要|要)?\s*(投诉|反映问题|反映个问题|"
     r"((i|we) (want|would like|need|'d like) to |can i |how (do|can) i )?"
@@ -61,10 +62,22 @@ async def handle(turn: Turn) -> bool:
             await prompt(turn)
         return True
     if turn.step == "details":
+        if _asks_something_else(turn):
+            # The details were optional: record the complaint as told, then answer this.
+            await _submit(turn, str(turn.data.get("what", "")), "")
+            return False
         details = "" if turn.value == "complaint:skip" else turn.text
         await _submit(turn, str(turn.data.get("what", "")), details)
         return True
     return False
+
+
+def _asks_something_else(turn: Turn) -> bool:
+    """Asked when and who, the owner asks a question of their own ("快递柜在哪")."""
+    if turn.value or len(turn.text) < 4:
+        return False
+    meaning = turn.understanding
+    return meaning.kind == "enquiry" and meaning.confidence >= SWITCH_CONFIDENCE
 
 
 async def _submit(turn: Turn, what: str, details: str) -> None:

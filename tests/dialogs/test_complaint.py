@@ -41,3 +41,25 @@ async def test_asking_to_complain_asks_what_happened(zhang: Chat, runtime: Runti
     )
     [ticket] = await tickets_of(runtime.db, "demo-session")
     assert ticket.summary == "快递员总把包裹扔在门口"
+
+
+async def test_a_question_instead_of_the_details_records_it_and_answers(
+    zhang: Chat, emily: Chat, runtime: Runtime
+) -> None:
+    await zhang.transcript(
+        [
+            ("电梯又坏了！！你们到底有没有人管？", r"涉及哪些人员或位置"),
+            ("快递柜在哪", r"(?s)投诉已受理，工单号 C-.*快递柜位于南门和北门大堂"),
+        ]
+    )
+    [ticket] = await tickets_of(runtime.db, "demo-session")
+    assert ticket.kind == "complaint" and ticket.description == "电梯又坏了！！你们到底有没有人管？"
+    # Details that read as a complaint of their own are still the details.
+    await emily.transcript(
+        [
+            ("The guards are rude", r"when did it happen"),
+            ("last Tuesday, the guard at the north gate", r"registered as C-"),
+        ]
+    )
+    [ticket] = await tickets_of(runtime.db, "demo-session-b")
+    assert "north gate" in ticket.description
