@@ -359,7 +359,7 @@ def kb_ask(
         typer.echo(result["answer"])
     elif result["did_you_mean"]:
         offered = " | ".join(result["did_you_mean"])
-        typer.echo(f"(no answer above {result['threshold']}: asks \"did you mean\": {offered})")
+        typer.echo(f'(no answer above {result["threshold"]}: asks "did you mean": {offered})')
     else:
         typer.echo(f"(no answer above {result['threshold']}: handed to staff)")
 

@@ -35,6 +35,7 @@ from backend.models import (
 from backend.vocabulary import KIND_PREFIX, MAJOR_REPAIR_CATEGORIES, Kind, RepairCategory, Role
 
 REPEAT_WINDOW = timedelta(days=90)
+SAME_REPAIR_WINDOW = timedelta(days=30)
 SUMMARY_LENGTH = 80
 # "你好，" / "物业您好！" / "Hi," before the problem: not part of a ticket's one-line summary.
 _OPENING = re.compile(
@@ -269,6 +270,34 @@ async def open_of_chat(
     if since is not None:
         query = query.where(Ticket.created_at >= since)
     return await session.scalar(query.order_by(Ticket.id.desc()).limit(1))
+
+
+async def same_repair_open(
+    session: AsyncSession,
+    owner_id: int,
+    identity_id: int,
+    *,
+    location: str,
+    category: str,
+    now: datetime,
+) -> Ticket | None:
+    """The owner's repair of the same spot and kind whose work is not done yet: a second
+    report of it is more likely news about it than a new fault."""
+    if not location or category == RepairCategory.OTHER:
+        return None
+    return await session.scalar(
+        select(Ticket)
+        .where(
+            of_chat(owner_id, identity_id),
+            Ticket.kind == Kind.REPAIR,
+            Ticket.state.in_(lifecycle.CANCELLABLE[Kind.REPAIR]),
+            Ticket.location == location,
+            Ticket.category == category,
+            Ticket.created_at >= now - SAME_REPAIR_WINDOW,
+        )
+        .order_by(Ticket.id.desc())
+        .limit(1)
+    )
 
 
 async def get_ticket(session: AsyncSession, ticket_id: int) -> Ticket:

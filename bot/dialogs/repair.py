@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from backend import tickets
 from backend.actors import Actor
 from backend.errors import DomainError
 from backend.fields import normalize_phone
-from backend.notices import repair_card
+from backend.models import Ticket
+from backend.notices import repair_card, state_name, status_line
 from bot.dialogs import binding
 from bot.dialogs.context import Turn
 
@@ -21,6 +23,7 @@ SWITCH_CONFIDENCE = 0.8  # a different request this sure, mid-repair, parks the 
 _YES = re.compile(
     r"^(确认|确定|提交|是|是的|好|好的|对|没问题|ok|okay|yes|y|confirm|submit|sure)[!！。.]*$", re.I
 )
+_NO = re.compile(r"^(不是|不|不对|新的|新报修|no|nope|new|a new one)[!！。.]*$", re.I)
 ASKING = re.compile(
     r"^(你好|您好|hi|hello)?[,，\s]*(我要|我想|我想要|需要|帮我|请)?\s*(报修|报个修|维修|修理|保修|"
     r"((i|we) (want|would like|need|'d like) to |can i |how (do|can) i |i want |please )?"
@@ -73,6 +76,18 @@ async def start(turn: Turn, photos: list[str] | None = None) -> None:
         }
     )
     draft["photos"] = photos or []
+    same = await tickets.same_repair_open(
+        turn.session,
+        turn.owner.id if turn.owner else 0,
+        turn.identity.id,
+        location=str(draft["location"]),
+        category=str(draft["category"]),
+        now=turn.now,
+    )
+    if same is not None and draft["description"]:
+        turn.start("repair", "same", draft=draft, same=same.id, message=turn.message_id)
+        _ask_same(turn, same)
+        return
     turn.start("repair", _missing(draft), draft=draft)
     await prompt(turn)
 
@@ -81,6 +96,17 @@ async def start_from_photo(turn: Turn) -> None:
     refs = [m.ref for m in turn.inbound.media if m.kind == "photo"]
     turn.say("repair.photo_received")
     await start(turn, photos=refs)
+
+
+def _ask_same(turn: Turn, same: Ticket) -> None:
+    turn.say(
+        "repair.same_open",
+        turn.button("button.same_add", "same:add", number=same.number),
+        turn.button("button.same_new", "same:new"),
+        number=same.number,
+        summary=same.summary,
+        state=state_name(same, turn.lang),
+    )
 
 
 def _location_name(turn: Turn, location: str) -> str:
@@ -99,6 +125,13 @@ def _phone(turn: Turn) -> str:
 async def prompt(turn: Turn) -> None:
     step = turn.step
     draft = turn.data.get("draft", {})
+    if step == "same":
+        same = await turn.session.get(Ticket, turn.data.get("same"))
+        if same is not None:
+            _ask_same(turn, same)
+            return
+        turn.goto(_missing(draft))
+        step = turn.step
     if step == "what":
         turn.say("repair.ask_what")
     elif step == "where":
@@ -163,6 +196,8 @@ async def handle(turn: Turn) -> bool:
         turn.say("repair.parked")
         return False
     step, value, text = turn.step, turn.value or "", turn.text
+    if step == "same":
+        return await _same_or_new(turn, draft)
     if step == "what":
         if not text:
             await prompt(turn)
@@ -213,6 +248,37 @@ async def handle(turn: Turn) -> bool:
     turn.goto(next_step, draft=draft)
     await prompt(turn)
     return True
+
+
+async def _same_or_new(turn: Turn, draft: dict[str, Any]) -> bool:
+    """Asked whether it is the repair already open: add to it, or go on with a new one."""
+    value, text = turn.value or "", turn.text
+    ticket = await turn.session.get(Ticket, turn.data.get("same"))
+    if (value == "same:add" or (not value and _YES.match(text))) and turn.owns(ticket):
+        assert ticket is not None and turn.owner is not None
+        await tickets.add_from_owner(
+            turn.session,
+            ticket,
+            Actor.of_owner(turn.owner),
+            str(draft.get("description", "")),
+            list(draft.get("photos", [])),
+            message_id=int(turn.data.get("message", turn.message_id)),
+            now=turn.now,
+        )
+        turn.finish()
+        turn.ticket_id = ticket.id
+        zone = ZoneInfo(turn.estate.timezone) if turn.estate else ZoneInfo("UTC")
+        turn.say_text(
+            turn.tr("supplement.added", number=ticket.number, summary=ticket.summary)
+            + "\n"
+            + await status_line(turn.session, ticket, turn.lang, zone, turn.now)
+        )
+        return True
+    turn.goto(_missing(draft))
+    if value == "same:new" or not text or _NO.match(text):
+        await prompt(turn)
+        return True
+    return await handle(turn)  # the next answer typed straight away: read it for its step
 
 
 async def _submit(turn: Turn, draft: dict[str, Any]) -> None:

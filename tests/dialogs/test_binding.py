@@ -25,7 +25,7 @@ async def test_verify_then_the_repair_goes_on(
 ) -> None:
     await stranger.transcript(
         [
-            ("主卧窗户关不上了", r"验证业主身份.*请选择您所在的小区"),
+            ("阳台推拉门关不上了", r"验证业主身份.*请选择您所在的小区"),
             ("tap:estate:DEMO-A", r"请输入房号"),
             ("A栋1单元102", r"登记的手机号"),
         ]
@@ -41,7 +41,7 @@ async def test_verify_then_the_repair_goes_on(
     assert codes.sent[-1][0] == phone
     assert "不正确" in await stranger.say("000000" if codes.last_code != "000000" else "111111")
     reply = await stranger.say(codes.last_code)
-    assert "验证成功" in reply and "什么时候上门" in reply  # the window repair carries on
+    assert "验证成功" in reply and "什么时候上门" in reply  # the door repair carries on
     assert (await identity(runtime, "stranger-1")).owner_id is not None
     await stranger.tap("time:asap")
     await stranger.tap("repair:submit")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from backend.composition import Runtime
 from backend.messaging import Media
+from backend.models import TicketEvent
 from tests.dialogs.helpers import tickets_of
 from tests.fakes.chat import Chat
 
@@ -108,3 +111,47 @@ async def test_cancel_leaves_the_dialog_and_opens_nothing(zhang: Chat, runtime: 
         ]
     )
     assert await tickets_of(runtime.db, "demo-session") == []
+
+
+async def test_the_same_fault_again_offers_to_add_to_the_open_repair(
+    zhang: Chat, emily: Chat, runtime: Runtime
+) -> None:
+    await zhang.transcript(
+        [
+            ("厨房水槽下面漏水了", r"什么时候上门"),
+            ("tap:time:asap", r"请确认报修信息"),
+            ("tap:repair:submit", r"报修已受理"),
+        ]
+    )
+    [first] = await tickets_of(runtime.db, "demo-session")
+    reply = await zhang.say("我家厨房水槽下面又在漏水，一直在滴")
+    assert f"您的报修 {first.number}（厨房水槽下面漏水了）还在处理中" in reply
+    assert zhang.buttons() == ["same:add", "same:new"]
+    reply = await zhang.tap("same:add")
+    assert f"已补充到工单 {first.number}" in reply and "已受理，待派单" in reply
+    assert len(await tickets_of(runtime.db, "demo-session")) == 1
+    async with runtime.db.session() as s:
+        event = await s.scalar(
+            select(TicketEvent).where(
+                TicketEvent.ticket_id == first.id, TicketEvent.action == "owner_added"
+            )
+        )
+        assert event is not None and "一直在滴" in event.note
+    # "No, a new one", or the next answer typed straight away: a second repair.
+    await zhang.transcript(
+        [
+            ("厨房水龙头也在漏水，是另一处", r"还在处理中"),
+            ("明天上午", r"请确认报修信息.*明天上午"),
+            ("tap:repair:submit", r"报修已受理"),
+        ]
+    )
+    assert len(await tickets_of(runtime.db, "demo-session")) == 2
+    await emily.transcript(
+        [
+            ("The kitchen sink is leaking", r"When would you like"),
+            ("tap:time:asap", r"Please check"),
+            ("tap:repair:submit", r"Repair received"),
+            ("Water is leaking under my kitchen sink again", r"still in progress.*same problem"),
+            ("tap:same:new", r"When would you like"),
+        ]
+    )

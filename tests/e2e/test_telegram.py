@@ -275,6 +275,9 @@ async def ticket_by_number(db: Database, number: str) -> Ticket:
 
 async def report_repair(bot: TelegramBot, user: FakeUser, owner: Owner) -> Ticket:
     [summary] = await bot.say(user, owner.repair)
+    if summary.buttons[0][1] == "same:add":  # the same fault is still open: a new one anyway
+        assert summary.buttons[1][1] == "same:new"
+        [summary] = await bot.tap(user, summary, "same:new")
     assert owner.repair in summary.text
     assert ("✅" in summary.buttons[0][0]) and summary.buttons[0][1] == "repair:submit"
     [card] = await bot.tap(user, summary, "repair:submit")
