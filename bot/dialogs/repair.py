@@ -19,6 +19,14 @@ from bot.dialogs.context import Turn
 LOCATIONS = ("bathroom", "kitchen", "balcony", "living_room", "bedroom", "public_area", "other")
 TIMES = ("asap", "today_pm", "tomorrow_am", "tomorrow_pm")
 FIELDS = ("what", "where", "when", "phone")
+# The buttons each question offers; another button's value is from an earlier question.
+STEP_BUTTONS = {
+    "same": "same:",
+    "where": "loc:",
+    "when": "time:",
+    "edit": "edit:",
+    "confirm": "repair:",
+}
 SWITCH_CONFIDENCE = 0.8  # a different request this sure, mid-repair, parks the repair
 _YES = re.compile(
     r"^(确认|确定|提交|是|是的|好|好的|对|没问题|ok|okay|yes|y|confirm|submit|sure)[!！。.]*$", re.I
@@ -196,6 +204,9 @@ async def handle(turn: Turn) -> bool:
         turn.say("repair.parked")
         return False
     step, value, text = turn.step, turn.value or "", turn.text
+    if value and not value.startswith(STEP_BUTTONS.get(step or "", "\0")):
+        await prompt(turn)  # a button of an earlier question: ask this one again
+        return True
     if step == "same":
         return await _same_or_new(turn, draft)
     if step == "what":
@@ -209,13 +220,17 @@ async def handle(turn: Turn) -> bool:
         if draft.get("category", "other") == "other":
             draft["category"] = fresh["category"]
     elif step == "where":
-        draft["location"] = (
-            value.removeprefix("loc:")
-            if value.startswith("loc:")
-            else (turn.understanding.entities.get("location") or text)
-        )
+        entities = turn.understanding.entities
+        if value:
+            draft["location"] = value.removeprefix("loc:")
+        elif entities.get("location"):
+            draft["location"] = entities["location"]
+        elif entities.get("time") and not draft.get("time"):
+            draft["time"] = entities["time"]  # answered when before where: keep it, ask again
+        else:
+            draft["location"] = text
     elif step == "when":
-        draft["time"] = value.removeprefix("time:") if value.startswith("time:") else text
+        draft["time"] = value.removeprefix("time:") if value else text
     elif step == "phone":
         try:
             draft["phone"] = normalize_phone(text)

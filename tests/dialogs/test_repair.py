@@ -155,3 +155,20 @@ async def test_the_same_fault_again_offers_to_add_to_the_open_repair(
             ("tap:same:new", r"When would you like"),
         ]
     )
+
+
+async def test_a_time_given_for_where_is_kept_and_old_buttons_ask_again(emily: Chat) -> None:
+    await emily.transcript(
+        [
+            ("hi, my aircon is not cold anymore, can someone take a look", r"Where in your home"),
+            ("tomorrow after 2pm", r"Where in your home"),
+            ("tap:loc:living_room", r"Please check.*Living room.*tomorrow after 2pm"),
+        ]
+    )
+    # A button of an earlier question, tapped late, is not taken for this answer.
+    await emily.send("cancel")
+    await emily.say("The bedroom light doesn't work")
+    assert "When would you like" in emily.text(await emily.send("Change", value="repair:edit"))
+    assert "Where in your home" not in emily.text(await emily.send("x", value="loc:kitchen"))
+    reply = emily.text(await emily.send("As soon as possible", value="time:asap"))
+    assert "Please check" in reply and "Bedroom" in reply and "As soon as possible" in reply
