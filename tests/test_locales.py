@@ -12,6 +12,7 @@ from backend.notices import ANNOUNCED, RATING_SCORES
 from backend.vocabulary import CareType
 from bot.dialogs.emergency import HAZARDS
 from bot.dialogs.repair import FIELDS, LOCATIONS, TIMES
+from bot.intents.entities import LOCATION_NAMES
 
 ROOT = Path(__file__).parents[1]
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -40,7 +41,7 @@ def used_keys() -> set[str]:
     keys |= {f"kind.{k.value}" for k in lifecycle.Kind}
     keys |= {f"card.promise.{p.key}" for p in sla.PROMISES}
     keys |= {f"emergency.advice.{h}" for h in (*HAZARDS, "general")}
-    keys |= {f"location.{x}" for x in LOCATIONS} | {f"time.{x}" for x in TIMES}
+    keys |= {f"location.{x}" for x in {*LOCATIONS, *LOCATION_NAMES}} | {f"time.{x}" for x in TIMES}
     keys |= {f"repair.field.{x}" for x in FIELDS} | {f"rating.score.{s}" for s in RATING_SCORES}
     keys |= {f"button.lang_{x}" for x in ("zh", "en")}
     keys |= {f"care.holiday.{f.value}" for f in Festival} | {

@@ -15,7 +15,11 @@ from backend.models import Ticket
 from backend.notices import repair_card, state_name, status_line
 from bot.dialogs import binding
 from bot.dialogs.context import Turn
+from bot.intents.entities import LOCATION_NAMES
 
+# Where nobody needs to be at home (the entity extractor's names; 楼道 shares a name
+# with 玄关, inside the home, so it is not one of them).
+COMMON_AREAS = frozenset({"public_area", "garage", "lobby"})
 LOCATIONS = ("bathroom", "kitchen", "balcony", "living_room", "bedroom", "public_area", "other")
 TIMES = ("asap", "today_pm", "tomorrow_am", "tomorrow_pm")
 FIELDS = ("what", "where", "when", "phone")
@@ -61,8 +65,8 @@ def _missing(draft: dict[str, Any]) -> str:
         return "what"
     if not draft["location"]:
         return "where"
-    if not draft["time"]:
-        return "when"
+    if not draft["time"] and draft["location"] not in COMMON_AREAS:
+        return "when"  # a common area needs nobody at home: no visit time to agree
     return "confirm"
 
 
@@ -118,10 +122,13 @@ def _ask_same(turn: Turn, same: Ticket) -> None:
 
 
 def _location_name(turn: Turn, location: str) -> str:
-    return turn.tr(f"location.{location}") if location in LOCATIONS else location
+    known = location in LOCATIONS or location in LOCATION_NAMES  # "garage", not "车库下面"
+    return turn.tr(f"location.{location}") if known else location
 
 
-def _time_name(turn: Turn, when: str) -> str:
+def _time_name(turn: Turn, when: str, location: str = "") -> str:
+    if not when and location in COMMON_AREAS:
+        return turn.tr("time.not_needed")
     return turn.tr(f"time.{when}") if when in TIMES else when
 
 
@@ -162,7 +169,7 @@ async def prompt(turn: Turn) -> None:
             turn.button("button.cancel", "cmd:cancel"),
             description=draft.get("description", ""),
             location=_location_name(turn, draft.get("location", "")),
-            time=_time_name(turn, draft.get("time", "")),
+            time=_time_name(turn, draft.get("time", ""), draft.get("location", "")),
             phone=_phone(turn),
             photos=len(draft.get("photos", [])),
         )

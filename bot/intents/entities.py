@@ -146,6 +146,9 @@ _IMPLIED_LOCATIONS: dict[str, tuple[str, ...]] = {
     "bedroom": ("床", "衣柜", "wardrobe", "headboard", "my bed"),
 }
 
+# Every location name the extractor gives (each has a ``location.<name>`` text).
+LOCATION_NAMES = frozenset(_LOCATIONS) | frozenset(_IMPLIED_LOCATIONS)
+
 _ITEMS: dict[str, tuple[str, ...]] = {
     "pipe": ("水管", "管道", "管子", "排水管", "下水管", "pipe", "pipes", "plumbing"),
     "window": ("窗户", "窗子", "窗框", "窗", "window", "windows"),

@@ -172,3 +172,21 @@ async def test_a_time_given_for_where_is_kept_and_old_buttons_ask_again(emily: C
     assert "Where in your home" not in emily.text(await emily.send("x", value="loc:kitchen"))
     reply = emily.text(await emily.send("As soon as possible", value="time:asap"))
     assert "Please check" in reply and "Bedroom" in reply and "As soon as possible" in reply
+
+
+async def test_a_common_area_repair_asks_no_visit_time(
+    zhang: Chat, emily: Chat, runtime: Runtime
+) -> None:
+    await zhang.transcript(
+        [
+            ("楼下车库有积水", r"请确认报修信息.*位置：车库.*上门时间：无需上门（公共区域）"),
+            ("tap:repair:submit", r"报修已受理"),
+        ]
+    )
+    [ticket] = await tickets_of(runtime.db, "demo-session")
+    assert ticket.location == "garage" and ticket.preferred_time == ""
+    await emily.transcript(
+        [
+            ("The lights in the clubhouse gym are broken", r"Visit: not needed \(common area\)"),
+        ]
+    )
