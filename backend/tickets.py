@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -298,6 +298,27 @@ async def same_repair_open(
         .order_by(Ticket.id.desc())
         .limit(1)
     )
+
+
+async def withdrawable(
+    session: AsyncSession,
+    owner_id: int,
+    identity_id: int,
+    *,
+    number: str | None = None,
+    kind: str | None = None,
+    limit: int = 5,
+) -> list[Ticket]:
+    """The owner's tickets they may still withdraw themselves: those staff could cancel
+    (a repair before its work is done; a complaint before the reply)."""
+    kinds = [lifecycle.as_kind(kind)] if kind else list(lifecycle.CANCELLABLE)
+    query = select(Ticket).where(
+        of_chat(owner_id, identity_id),
+        or_(*(and_(Ticket.kind == k, Ticket.state.in_(lifecycle.CANCELLABLE[k])) for k in kinds)),
+    )
+    if number is not None:
+        query = query.where(Ticket.number == number.upper())
+    return list(await session.scalars(query.order_by(Ticket.id.desc()).limit(limit)))
 
 
 async def get_ticket(session: AsyncSession, ticket_id: int) -> Ticket:

@@ -17,7 +17,7 @@ from bot.intents.entities import LOCATION_NAMES
 ROOT = Path(__file__).parents[1]
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 LITERAL_KEY = re.compile(
-    r"\"((?:binding|button|card|clarify|complaint|dialog|emergency|enquiry|error|handoff|help|input|language|media|other|rating|repair|status|supplement|welcome|update|state|kind|location|time|webchat|wechat|terminal)\.[a-z_.]+)(?<!\.html)\""
+    r"\"((?:binding|button|card|clarify|complaint|dialog|emergency|enquiry|error|handoff|help|input|language|media|other|rating|repair|status|supplement|welcome|withdraw|update|state|kind|location|time|webchat|wechat|terminal)\.[a-z_.]+)(?<!\.html)\""
 )
 
 

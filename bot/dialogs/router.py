@@ -20,6 +20,7 @@ from bot.dialogs import (
     smalltalk,
     status,
     supplement,
+    withdraw,
 )
 from bot.dialogs.commands import Command, command_of
 from bot.dialogs.context import Turn
@@ -86,6 +87,11 @@ async def route(turn: Turn) -> None:
     if turn.flow and turn.conversation.updated_at < turn.now - STALE_AFTER:
         turn.park()
         turn.data["welcome_back"] = True
+    drop_draft = withdraw.asks(turn.text) and not _TICKET_NUMBER.search(turn.text)
+    if turn.flow and not turn.value and drop_draft:  # "取消报修" while reporting
+        turn.finish()
+        turn.say("dialog.cancelled")
+        return
     if turn.flow in FLOWS and await FLOWS[turn.flow].handle(turn):
         return
     if await enquiry.answer_in_words(turn):
@@ -104,7 +110,7 @@ async def route(turn: Turn) -> None:
 
 async def dispatch(turn: Turn) -> None:
     """Start the flow this message asks for (no flow is active, or it gave way)."""
-    if await supplement.from_words(turn):
+    if await supplement.from_words(turn) or await withdraw.from_words(turn):
         return
     if _TICKET_NUMBER.search(turn.text) or (
         _STATUS.search(turn.text) and not turn.understanding.urgent
@@ -181,6 +187,9 @@ async def _route_button(turn: Turn, value: str) -> bool:
         return True
     if prefix == "enq":
         await enquiry.callback_answer(turn, value)
+        return True
+    if prefix == "wd":
+        await withdraw.button(turn, value)
         return True
     if prefix == "supp":
         await _new_problem(turn, value)
