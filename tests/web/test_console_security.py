@@ -126,7 +126,7 @@ async def test_owner_text_is_escaped(console: ConsoleClient, runtime: Runtime) -
     from tests.fakes.chat import Chat
 
     chat = Chat(runtime.desk, "demo-session")
-    await chat.say("<script>alert('x')</script> 卫生间漏水")
+    await chat.say("<script>alert('x')</script> 厨房水龙头漏水")
     await chat.tap("time:asap")
     await chat.tap("repair:submit")
     await console.login("agent.a")
