@@ -36,6 +36,9 @@ from backend.vocabulary import KIND_PREFIX, MAJOR_REPAIR_CATEGORIES, Kind, Repai
 
 REPEAT_WINDOW = timedelta(days=90)
 SAME_REPAIR_WINDOW = timedelta(days=30)
+# R-20261126-0007: kind, the estate's local day, the company's daily sequence.
+NUMBER_PATTERN = r"[RCE]-\d{8}-\d{3,}"
+NUMBER_IN_TEXT = re.compile(rf"\b({NUMBER_PATTERN})\b", re.I)
 SUMMARY_LENGTH = 80
 # "你好，" / "物业您好！" / "Hi," before the problem: not part of a ticket's one-line summary.
 _OPENING = re.compile(

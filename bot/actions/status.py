@@ -6,20 +6,19 @@ that does not exist, and an unbound sender sees nothing at all.
 
 from __future__ import annotations
 
-import re
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import lifecycle
+from backend import lifecycle, tickets
 from backend.models import Ticket, utcnow
 from backend.notices import status_line
 from bot.actions.base import OwnerDeskAction
 from bot.actions.common import Caller, EventList, Replies
 
 SHOWN = 5
-TICKET_NUMBER = re.compile(r"\b([RCE]-\d{8}-\d{3,})\b", re.I)
+TICKET_NUMBER = tickets.NUMBER_IN_TEXT
 
 
 def wanted_number(caller: Caller) -> str | None:

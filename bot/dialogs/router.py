@@ -7,6 +7,7 @@ import re
 from dataclasses import replace
 from datetime import timedelta
 
+from backend import tickets
 from backend.i18n import normalize_lang
 from backend.messaging import Media
 from bot.dialogs import (
@@ -41,7 +42,7 @@ FLOWS = {
 UNUSABLE_MEDIA = frozenset(
     {"voice", "sticker", "location", "file", "video", "audio", "animation", "link"}
 )
-_TICKET_NUMBER = re.compile(r"\b([RCE]-\d{8}-\d{3,})\b", re.I)
+_TICKET_NUMBER = tickets.NUMBER_IN_TEXT
 _STATUS = re.compile(
     r"(怎么样了|进度|到哪了|处理得怎么样|有人处理吗|什么时候来修|我的(报修|投诉|工单)|工单状态|"
     r"status|progress|update on my|any update|my (repair|complaint|ticket)s?\b)",

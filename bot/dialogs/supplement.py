@@ -27,7 +27,7 @@ _CUE = re.compile(
     r"[\s:：,，.。!！\-—]*",
     re.I,
 )
-_NUMBER = re.compile(r"\b([RCE]-\d{8}-\d{3,})\b[\s:：,，.。\-—]*", re.I)
+_NUMBER = re.compile(rf"\b({tickets.NUMBER_PATTERN})\b[\s:：,，.。\-—]*", re.I)
 
 
 def photos_of(turn: Turn) -> list[str]:

@@ -17,16 +17,16 @@ from bot.dialogs.context import Turn
 # Short messages only: a letter that mentions "取消" is about something else.
 LONGEST = 60
 _WITHDRAW = re.compile(
-    r"((取消|撤销|撤回|撤掉)\s*(一下)?\s*([RCE]-\d{8}-\d{3,})?\s*"
+    rf"((取消|撤销|撤回|撤掉)\s*(一下)?\s*({tickets.NUMBER_PATTERN})?\s*"
     r"(这个|那个|这张|那张|我的|刚才的|刚刚的)?(的)?(报修|维修|工单|投诉|咨询)"
-    r"|(取消|撤销|撤回|cancel|withdraw)\s*(ticket\s*)?[RCE]-\d{8}-\d{3,}"
+    rf"|(取消|撤销|撤回|cancel|withdraw)\s*(ticket\s*)?{tickets.NUMBER_PATTERN}"
     r"|不用(来)?修了|不用(师傅)?(来|上门)了|不需要(维修|上门|师傅来)了|不(报修|投诉)了"
     r"|cancel (my|the|this|that) (repair|ticket|request|complaint|report|enquiry)"
     r"|withdraw (my|the|this) (repair|ticket|request|complaint|report|enquiry)"
     r"|(no longer|don't|do not) need (the |a )?(repair|technician|plumber|electrician))",
     re.I,
 )
-_NUMBER = re.compile(r"\b([RCE]-\d{8}-\d{3,})\b", re.I)
+_NUMBER = tickets.NUMBER_IN_TEXT
 _KINDS = (("complaint", re.compile(r"投诉|complaint", re.I)),)
 
 
