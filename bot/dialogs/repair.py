@@ -197,6 +197,18 @@ def _gives_way(turn: Turn) -> bool:
     )
 
 
+def _only_where_or_when(turn: Turn) -> bool:
+    """A short answer that names a place or a time and no fault."""
+    meaning = turn.understanding
+    entities = meaning.entities
+    return (
+        len(turn.text) <= 8
+        and meaning.kind != "repair"
+        and not entities.get("item")
+        and bool(entities.get("location") or entities.get("time"))
+    )
+
+
 async def handle(turn: Turn) -> bool:
     draft: dict[str, Any] = turn.data.setdefault("draft", {})
     photos = [m.ref for m in turn.inbound.media if m.kind == "photo"]
@@ -221,6 +233,13 @@ async def handle(turn: Turn) -> bool:
             await prompt(turn)
             return True
         fresh = _draft(turn, text)
+        if _only_where_or_when(turn):
+            # "客厅" / "明天上午" when asked what is wrong: keep it, ask what again.
+            for key in ("location", "time"):
+                draft[key] = draft.get(key) or fresh[key]
+            turn.goto("what", draft=draft)
+            await prompt(turn)
+            return True
         draft["description"] = text
         for key in ("location", "item", "time", "phone"):
             draft[key] = draft.get(key) or fresh[key]

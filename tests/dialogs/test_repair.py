@@ -190,3 +190,19 @@ async def test_a_common_area_repair_asks_no_visit_time(
             ("The lights in the clubhouse gym are broken", r"Visit: not needed \(common area\)"),
         ]
     )
+
+
+async def test_a_place_or_a_time_for_what_is_kept_and_what_asked_again(
+    zhang: Chat, runtime: Runtime
+) -> None:
+    await zhang.transcript(
+        [
+            ("我要报修", r"请描述一下需要维修的问题"),
+            ("客厅", r"请描述一下需要维修的问题"),
+            ("明天上午", r"请描述一下需要维修的问题"),
+            ("空调不制冷", r"请确认报修信息.*问题：空调不制冷.*位置：客厅.*上门时间：明天上午"),
+            ("tap:repair:submit", r"报修已受理"),
+        ]
+    )
+    [ticket] = await tickets_of(runtime.db, "demo-session")
+    assert ticket.summary == "空调不制冷" and ticket.location == "living_room"
