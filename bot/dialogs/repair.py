@@ -202,11 +202,28 @@ def _only_where_or_when(turn: Turn) -> bool:
     meaning = turn.understanding
     entities = meaning.entities
     return (
-        len(turn.text) <= 8
-        and meaning.kind != "repair"
+        (len(turn.text) <= 8 or len(turn.text.split()) <= 4)
+        and (meaning.kind != "repair" or meaning.category in (None, "other"))
         and not entities.get("item")
         and bool(entities.get("location") or entities.get("time"))
     )
+
+
+def _correct(turn: Turn, draft: dict[str, Any]) -> None:
+    """ "电话改成139…" / "明天下午吧" at the summary changes that line; anything else is
+    more about the problem."""
+    entities = turn.understanding.entities
+    if entities.get("phone"):
+        try:
+            draft["phone"] = normalize_phone(entities["phone"])
+            return
+        except DomainError:
+            pass
+    if _only_where_or_when(turn):
+        draft["location"] = entities.get("location") or draft.get("location", "")
+        draft["time"] = entities.get("time") or draft.get("time", "")
+        return
+    draft["description"] = f"{draft.get('description', '')} {turn.text}".strip()
 
 
 async def handle(turn: Turn) -> bool:
@@ -279,8 +296,8 @@ async def handle(turn: Turn) -> bool:
             turn.goto("edit")
             await prompt(turn)
             return True
-        if not value and text:  # more detail typed at the summary: add it, show again
-            draft["description"] = f"{draft.get('description', '')} {text}".strip()
+        if not value and text:  # typed at the summary: a correction, or more detail
+            _correct(turn, draft)
         await prompt(turn)
         return True
     else:

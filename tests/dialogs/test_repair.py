@@ -206,3 +206,25 @@ async def test_a_place_or_a_time_for_what_is_kept_and_what_asked_again(
     )
     [ticket] = await tickets_of(runtime.db, "demo-session")
     assert ticket.summary == "空调不制冷" and ticket.location == "living_room"
+
+
+async def test_corrections_typed_at_the_summary_change_their_line(zhang: Chat, emily: Chat) -> None:
+    await zhang.transcript(
+        [
+            ("厨房水龙头关不紧，明天上午来修", r"请确认报修信息"),
+            (
+                "电话改成13912345678",
+                r"问题：厨房水龙头关不紧，明天上午来修\n.*联系电话：13912345678",
+            ),
+            ("明天下午吧", r"上门时间：明天下午\n"),
+            ("水龙头是去年换的", r"问题：厨房水龙头关不紧，明天上午来修 水龙头是去年换的"),
+        ]
+    )
+    await emily.transcript(
+        [
+            ("I want to report a repair", r"describe what needs fixing"),
+            ("the bathroom", r"describe what needs fixing"),
+            ("the toilet keeps running", r"When would you like"),
+            ("after 6pm today", r"Problem: the toilet keeps running.*Where: Bathroom"),
+        ]
+    )
