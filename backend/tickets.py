@@ -261,6 +261,7 @@ async def open_of_chat(
     *,
     number: str | None = None,
     since: datetime | None = None,
+    urgent: bool = False,
 ) -> Ticket | None:
     """The open ticket with this number, or the last one opened since ``since``, among the
     owner's and this chat's (``owner_id`` None: only those opened from this chat)."""
@@ -268,6 +269,8 @@ async def open_of_chat(
         of_chat(owner_id, identity_id),
         Ticket.state.not_in([lifecycle.CLOSED, lifecycle.CANCELLED]),
     )
+    if urgent:
+        query = query.where(Ticket.urgent)
     if number is not None:
         query = query.where(Ticket.number == number.upper())
     if since is not None:

@@ -109,7 +109,7 @@ async def route(turn: Turn) -> None:
         turn.say("dialog.parked_reminder", turn.button("button.continue", "cmd:continue"))
 
 
-async def dispatch(turn: Turn) -> None:
+async def dispatch(turn: Turn, *, news_for_emergency: bool = True) -> None:
     """Start the flow this message asks for (no flow is active, or it gave way)."""
     if await supplement.from_words(turn) or await withdraw.from_words(turn):
         return
@@ -122,6 +122,8 @@ async def dispatch(turn: Turn) -> None:
     if meaning.urgent:
         await emergency.handle_emergency(turn)
         return
+    if news_for_emergency and meaning.kind == "other" and await supplement.after_emergency(turn):
+        return  # "人已经出来了" / "水已经停了": news for the people on their way
     for kind, words in ASKING_FOR.items():  # "我要报修": the kind without the details
         if words.match(turn.text):
             await start_kind(turn, kind)
@@ -213,7 +215,7 @@ async def _new_problem(turn: Turn, value: str) -> None:
     )
     turn.reset_understanding()
     if text:
-        await dispatch(turn)
+        await dispatch(turn, news_for_emergency=False)
     else:
         await repair.start_from_photo(turn)
 

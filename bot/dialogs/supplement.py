@@ -18,6 +18,7 @@ from bot.dialogs.context import Turn
 # alone only one opened from this very chat within the hour or two after the card.
 RECENT = timedelta(hours=24)
 PHOTO_RECENT = timedelta(hours=2)
+EMERGENCY_RECENT = timedelta(hours=1)
 _GREETING = r"(?:(?:你好|您好|hi|hello)[\s,，!！]*)?"
 _CUE = re.compile(
     _GREETING + r"(?:再?补充(?:一下|一点|几句|说明)?|追加(?:一下)?|忘了说|忘记说了?|"
@@ -64,6 +65,20 @@ async def photo_after_ticket(turn: Turn) -> bool:
     if ticket is None:
         return False
     await _attach(turn, ticket, "")
+    return True
+
+
+async def after_emergency(turn: Turn) -> bool:
+    """Within the hour after an emergency reported from this chat, what is neither a request
+    nor a question ("人已经出来了", "水已经停了") is news for the people on their way: it
+    goes onto the urgent ticket, verified owner or not (the chat opened it), with the
+    "it's a new problem" button in case it was not."""
+    ticket = await tickets.open_of_chat(
+        turn.session, None, turn.identity.id, since=turn.now - EMERGENCY_RECENT, urgent=True
+    )
+    if ticket is None:
+        return False
+    await _attach(turn, ticket, turn.text)
     return True
 
 
@@ -120,12 +135,11 @@ async def _target(turn: Turn, number: str | None) -> Ticket | None:
 
 
 async def _attach(turn: Turn, ticket: Ticket, text: str) -> None:
-    assert turn.owner is not None
     photos = photos_of(turn)
     await tickets.add_from_owner(
         turn.session,
         ticket,
-        Actor.of_owner(turn.owner),
+        Actor.of_owner(turn.owner) if turn.owner else Actor.of_chat(turn.identity),
         text,
         photos,
         message_id=turn.message_id,

@@ -143,3 +143,29 @@ async def test_nothing_is_added_for_an_unverified_chat_or_to_a_closed_ticket(
     reply = await zhang.say("补充一下，卫生间也漏水了")
     assert "已补充" not in reply and "什么时候上门" in reply
     assert "已补充" not in await stranger.say("补充一下，我家门口的灯坏了")
+
+
+async def test_news_after_an_emergency_goes_onto_the_urgent_ticket(
+    zhang: Chat, stranger: Chat, runtime: Runtime, clock: Clock
+) -> None:
+    await zhang.say("电梯困人了，3号楼，快来人")
+    [urgent] = [t for t in await tickets_of(runtime.db, "demo-session") if t.urgent]
+    reply = await zhang.say("好的谢谢，人已经出来了")
+    assert f"已补充到工单 {urgent.number}" in reply
+    assert [e.note for e in await _additions(runtime, urgent.id)] == ["好的谢谢，人已经出来了"]
+    # A question is still answered as one; "not about that" is one tap away.
+    assert "2.80 元/平方米/月" in await zhang.say("物业费怎么交？")
+    assert "已补充到工单" in await zhang.say("我们已经出来了，在楼下等")
+    assert "报修、投诉，还是咨询" in await zhang.tap("supp:new")  # read afresh: unclear
+    # An hour later thanks are thanks again.
+    clock.advance(hours=2)
+    assert "不客气" in await zhang.say("谢谢")
+    # The same for a chat not yet verified: the urgent ticket is the one it opened.
+    await stranger.say("家里有很重的煤气味")
+    await stranger.say("阳光花园A栋1单元102")  # where they are, asked for the supervisor
+    [theirs] = [t for t in await tickets_of(runtime.db, "stranger-1") if t.urgent]
+    assert f"已补充到工单 {theirs.number}" in await stranger.say("好的，已经开窗了，人在楼下")
+    [added] = await _additions(runtime, theirs.id)
+    assert added.actor_kind == "chat" and added.note == "好的，已经开窗了，人在楼下"
+    # A new fault is not news about the emergency.
+    assert "已补充" not in await zhang.say("厨房下水道堵了")
