@@ -35,6 +35,11 @@ SWITCH_CONFIDENCE = 0.8  # a different request this sure, mid-repair, parks the 
 _YES = re.compile(
     r"^(确认|确定|提交|是|是的|好|好的|对|没问题|ok|okay|yes|y|confirm|submit|sure)[!！。.]*$", re.I
 )
+_SMALL_TALK = re.compile(
+    r"^(谢谢|多谢|感谢|谢了|辛苦了?|你好|您好|在吗|在不在|thanks?( you)?|thx|hi|hello|hey)"
+    r"[\s!！。.,，~～?？]*$",
+    re.I,
+)
 _NO = re.compile(r"^(不是|不|不对|新的|新报修|no|nope|new|a new one)[!！。.]*$", re.I)
 ASKING = re.compile(
     r"^(你好|您好|hi|hello)?[,，\s]*(我要|我想|我想要|需要|帮我|请)?\s*(报修|报个修|维修|修理|保修|"
@@ -273,6 +278,9 @@ async def handle(turn: Turn) -> bool:
         else:
             draft["location"] = text
     elif step == "when":
+        if not value and _SMALL_TALK.match(text) and "time" not in turn.understanding.entities:
+            await prompt(turn)  # "谢谢" / "你好" is not a visit time
+            return True
         draft["time"] = value.removeprefix("time:") if value else text
     elif step == "phone":
         try:

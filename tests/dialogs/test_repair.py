@@ -228,3 +228,13 @@ async def test_corrections_typed_at_the_summary_change_their_line(zhang: Chat, e
             ("after 6pm today", r"Problem: the toilet keeps running.*Where: Bathroom"),
         ]
     )
+
+
+async def test_thanks_is_not_a_visit_time(zhang: Chat) -> None:
+    await zhang.transcript(
+        [
+            ("主卧空调不制冷了", r"什么时候上门"),
+            ("谢谢！", r"什么时候上门"),
+            ("下班后再来吧", r"上门时间：下班后再来吧"),
+        ]
+    )
