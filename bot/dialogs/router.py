@@ -51,6 +51,13 @@ _STATUS = re.compile(
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 CALLBACK_BUTTONS = frozenset({"rate", "enq"})
+# Buttons a flow offers and reads itself, by value prefix.
+FLOW_BUTTONS = {
+    **dict.fromkeys(("repair", "same", "time", "loc", "edit"), "repair"),
+    "complaint": "complaint",
+    **dict.fromkeys(("binding", "estate"), "binding"),
+    "rating": "rating",
+}
 ASKING_FOR = {"repair": repair.ASKING, "complaint": complaint.ASKING, "enquiry": enquiry.ASKING}
 
 
@@ -78,6 +85,11 @@ async def route(turn: Turn) -> None:
             handoff.acknowledge(turn)
         return
     if turn.value and await _route_button(turn, turn.value):
+        return
+    if turn.value and _flow_of_button(turn.value) not in (None, turn.flow):
+        # A button of a question already answered or dropped ("跳过" after the complaint
+        # was recorded): say so rather than reading its label as a new message.
+        turn.say("dialog.button_expired", *smalltalk.main_buttons(turn))
         return
     media_kinds = {m.kind for m in inbound.media}
     if media_kinds & UNUSABLE_MEDIA and not turn.text:
@@ -218,6 +230,10 @@ async def _new_problem(turn: Turn, value: str) -> None:
         await dispatch(turn, news_for_emergency=False)
     else:
         await repair.start_from_photo(turn)
+
+
+def _flow_of_button(value: str) -> str | None:
+    return FLOW_BUTTONS.get(value.split(":", 1)[0])
 
 
 def _language_is_clear(text: str) -> bool:

@@ -192,3 +192,12 @@ async def test_unsubscribe_in_words_offers_each_kind_and_all(
         assert owner is not None and set(owner.care_opt_outs) == {k.value for k in CareType}
     assert "already stopped all care messages" in await emily.say("Unsubscribe")
     assert "没有找到可以退订" in await stranger.say("退订")  # no owner, no care messages
+
+
+async def test_a_button_of_a_question_already_dealt_with(zhang: Chat, emily: Chat) -> None:
+    await zhang.say("投诉保安态度差")
+    await zhang.say("昨天晚上，北门")  # the details: the complaint is recorded
+    reply = zhang.text(await zhang.send("跳过", value="complaint:skip"))
+    assert "已经处理过了" in reply and "kind:repair" in zhang.buttons()
+    reply = emily.text(await emily.send("As soon as possible", value="time:asap"))
+    assert "already dealt with" in reply
