@@ -73,8 +73,11 @@ async def after_emergency(turn: Turn) -> bool:
     nor a question ("人已经出来了", "水已经停了") is news for the people on their way: it
     goes onto the urgent ticket, verified owner or not (the chat opened it), with the
     "it's a new problem" button in case it was not."""
+    since = turn.now - EMERGENCY_RECENT
+    if turn.conversation.updated_at < since:
+        return False  # nothing said here within the hour: no emergency either (no query)
     ticket = await tickets.open_of_chat(
-        turn.session, None, turn.identity.id, since=turn.now - EMERGENCY_RECENT, urgent=True
+        turn.session, None, turn.identity.id, since=since, urgent=True
     )
     if ticket is None:
         return False
