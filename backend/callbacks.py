@@ -131,14 +131,17 @@ async def run_callbacks(session: AsyncSession, now: datetime) -> CallbackReport:
                 session, ticket, "callback", SYSTEM, note="callback question sent", now=now
             )
             report.done["complaint_callback"] += 1
-    # Complaints accepted: a progress follow-up inside 24 hours.
-    for ticket, deadline in await _pending(session, "complaint.accept_callback"):
-        if deadline.started_at + FOLLOW_UP_AFTER <= now and not estates.is_quiet(
-            ticket.estate_id, now
-        ):
-            done = await _follow_up(session, ticket, now)
-            if done:
-                report.done[done] += 1
+    # Due a while after their promise started: a complaint's progress follow-up inside 24
+    # hours; "is it settled?" a day after a colleague answered an enquiry.
+    for promise, after, step in (
+        ("complaint.accept_callback", FOLLOW_UP_AFTER, _follow_up),
+        ("enquiry.callback", ENQUIRY_CALLBACK_AFTER, _enquiry_callback),
+    ):
+        for ticket, deadline in await _pending(session, promise):
+            if deadline.started_at + after <= now and not estates.is_quiet(ticket.estate_id, now):
+                done = await step(session, ticket, now)
+                if done:
+                    report.done[done] += 1
     # Callbacks nobody answered: ask once more, then hand to a person.
     for ticket in await _tickets(session, Ticket.state == "callback"):
         asked = await _last_event(session, ticket.id, "transition", "reopened")
@@ -173,14 +176,6 @@ async def run_callbacks(session: AsyncSession, now: datetime) -> CallbackReport:
                 report.done["second_callback"] += 1
             elif await _make_task(session, ticket, now, kind=SECOND_CALLBACK_TASK):
                 report.done["second_callback_task"] += 1
-    # Enquiries answered by a colleague: is it settled?
-    for ticket, deadline in await _pending(session, "enquiry.callback"):
-        if deadline.started_at + ENQUIRY_CALLBACK_AFTER <= now and not estates.is_quiet(
-            ticket.estate_id, now
-        ):
-            done = await _enquiry_callback(session, ticket, now)
-            if done:
-                report.done[done] += 1
     return report
 
 

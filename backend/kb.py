@@ -308,8 +308,9 @@ class KnowledgeBase:
         "did you mean…?" about ("停车费怎么收的": visitors' parking or a season permit?)."""
         index = await self.index(session, company_id)
         hits = index.search(query, estate_id=estate_id)
-        if hits and hits[0].score >= self.threshold:
-            return _answer_of(index, hits[0].entry_id, hits[0].score, hits[0].matched, language), []
+        best = index.document(hits[0].entry_id) if hits else None
+        if best is not None and hits[0].score >= self.threshold:
+            return _answer_of(best, hits[0].score, hits[0].matched, language), []
         suggested = []
         for hit in hits:
             document = index.document(hit.entry_id)
@@ -333,16 +334,11 @@ class KnowledgeBase:
         document = index.document(entry_id)
         if document is None or document.estate_id not in (None, estate_id):
             return None
-        return _answer_of(index, entry_id, 1.0, document.questions[0], language)
+        return _answer_of(document, 1.0, document.questions[0], language)
 
 
-def _answer_of(
-    index: KbIndex, entry_id: int, score: float, matched: str, language: str
-) -> KbAnswer | None:
+def _answer_of(document: KbDocument, score: float, matched: str, language: str) -> KbAnswer:
     # The index holds the answers of the version it was built from: no second read.
-    document = index.document(entry_id)
-    if document is None:
-        return None
     answer_zh, answer_en = document.answers
     text = answer_en if language == "en" else answer_zh
     return KbAnswer(document.entry_id, document.key, score, text, matched)

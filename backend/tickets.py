@@ -630,16 +630,14 @@ async def add_from_owner(
         raise InvalidInput("an addition needs text or a photo")
     ticket.attachments = [*ticket.attachments, *photos]
     ticket.updated_at = now
-    return _log(
+    return await log_event(
         session,
         ticket,
         actor,
         OWNER_ADDED,
-        now,
-        from_state=ticket.state,
-        to_state=ticket.state,
         note=text.strip()[:4000],
         data={"message_id": message_id, "photos": list(photos)},
+        now=now,
     )
 
 
