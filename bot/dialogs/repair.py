@@ -13,7 +13,7 @@ from backend.errors import DomainError
 from backend.fields import normalize_phone
 from backend.models import Ticket
 from backend.notices import repair_card, state_name, status_line
-from bot.dialogs import binding
+from bot.dialogs import binding, supplement
 from bot.dialogs.context import Turn
 from bot.intents.entities import LOCATION_NAMES
 
@@ -93,15 +93,20 @@ async def start(turn: Turn, photos: list[str] | None = None) -> None:
         }
     )
     draft["photos"] = photos or []
-    same = await tickets.same_repair_open(
-        turn.session,
-        turn.owner.id if turn.owner else 0,
-        turn.identity.id,
-        location=str(draft["location"]),
-        category=str(draft["category"]),
-        now=turn.now,
+    assert turn.owner is not None
+    same = (
+        await tickets.same_repair_open(
+            turn.session,
+            turn.owner.id,
+            turn.identity.id,
+            location=str(draft["location"]),
+            category=str(draft["category"]),
+            now=turn.now,
+        )
+        if draft["description"]
+        else None
     )
-    if same is not None and draft["description"]:
+    if same is not None:
         turn.start("repair", "same", draft=draft, same=same.id, message=turn.message_id)
         _ask_same(turn, same)
         return
@@ -321,18 +326,15 @@ async def _same_or_new(turn: Turn, draft: dict[str, Any]) -> bool:
     value, text = turn.value or "", turn.text
     ticket = await turn.session.get(Ticket, turn.data.get("same"))
     if (value == "same:add" or (not value and _YES.match(text))) and turn.owns(ticket):
-        assert ticket is not None and turn.owner is not None
-        await tickets.add_from_owner(
-            turn.session,
+        assert ticket is not None
+        await supplement.add_to(
+            turn,
             ticket,
-            Actor.of_owner(turn.owner),
             str(draft.get("description", "")),
             list(draft.get("photos", [])),
             message_id=int(turn.data.get("message", turn.message_id)),
-            now=turn.now,
         )
         turn.finish()
-        turn.ticket_id = ticket.id
         zone = ZoneInfo(turn.estate.timezone) if turn.estate else ZoneInfo("UTC")
         turn.say_text(
             turn.tr("supplement.added", number=ticket.number, summary=ticket.summary)

@@ -53,7 +53,7 @@ _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 CALLBACK_BUTTONS = frozenset({"rate", "enq"})
 # Buttons a flow offers and reads itself, by value prefix.
 FLOW_BUTTONS = {
-    **dict.fromkeys(("repair", "same", "time", "loc", "edit"), "repair"),
+    **{prefix.rstrip(":"): "repair" for prefix in repair.STEP_BUTTONS.values()},
     "complaint": "complaint",
     **dict.fromkeys(("binding", "estate"), "binding"),
     "rating": "rating",
@@ -100,8 +100,12 @@ async def route(turn: Turn) -> None:
     if turn.flow and turn.conversation.updated_at < turn.now - STALE_AFTER:
         turn.park()
         turn.data["welcome_back"] = True
-    drop_draft = withdraw.asks(turn.text) and not _TICKET_NUMBER.search(turn.text)
-    if turn.flow and not turn.value and drop_draft:  # "取消报修" while reporting
+    if (
+        turn.flow
+        and not turn.value
+        and withdraw.asks(turn.text)
+        and not _TICKET_NUMBER.search(turn.text)
+    ):  # "取消报修" while reporting
         turn.finish()
         turn.say("dialog.cancelled")
         return

@@ -137,18 +137,25 @@ async def _target(turn: Turn, number: str | None) -> Ticket | None:
     )
 
 
-async def _attach(turn: Turn, ticket: Ticket, text: str) -> None:
-    photos = photos_of(turn)
+async def add_to(
+    turn: Turn, ticket: Ticket, text: str, photos: list[str], *, message_id: int
+) -> None:
+    """Put what the owner said (``message_id``) on ``ticket``; the replies are about it."""
     await tickets.add_from_owner(
         turn.session,
         ticket,
         Actor.of_owner(turn.owner) if turn.owner else Actor.of_chat(turn.identity),
         text,
         photos,
-        message_id=turn.message_id,
+        message_id=message_id,
         now=turn.now,
     )
     turn.ticket_id = ticket.id
+
+
+async def _attach(turn: Turn, ticket: Ticket, text: str) -> None:
+    photos = photos_of(turn)
+    await add_to(turn, ticket, text, photos, message_id=turn.message_id)
     key = "supplement.added_photo" if photos and not text.strip() else "supplement.added"
     turn.say(
         key,
