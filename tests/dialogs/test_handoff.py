@@ -18,6 +18,17 @@ async def staff_named(runtime: Runtime, username: str) -> Staff:
         return staff
 
 
+async def take_over(runtime: Runtime, session_id: str, username: str) -> None:
+    """The colleague ``username`` takes the chat of web-chat session ``session_id``."""
+    agent = await staff_named(runtime, username)
+    async with runtime.db.session() as s:
+        identity = await s.scalar(
+            select(ChannelIdentity).where(ChannelIdentity.external_id == session_id)
+        )
+        assert identity is not None
+        await desk.take_over(s, identity.id, agent)
+
+
 async def test_handoff_then_staff_reply_reaches_the_owner(zhang: Chat, runtime: Runtime) -> None:
     assert "转接人工客服" in await zhang.say("转人工")
     assert await zhang.send("你好，在吗？") == []  # waiting for a colleague: the bot is silent
@@ -69,13 +80,7 @@ async def test_a_waiting_owner_hears_now_and_then_that_messages_arrive(
     clock.advance(minutes=11)
     assert "A colleague will reply here" in await emily.say("hello? anyone there")
     # Once a colleague holds the chat, the bot says nothing more.
-    agent = await staff_named(runtime, "agent.a")
-    async with runtime.db.session() as s:
-        identity = await s.scalar(
-            select(ChannelIdentity).where(ChannelIdentity.external_id == "demo-session")
-        )
-        assert identity is not None
-        await desk.take_over(s, identity.id, agent)
+    await take_over(runtime, "demo-session", "agent.a")
     clock.advance(minutes=30)
     assert await zhang.send("你好") == []
 
@@ -91,12 +96,6 @@ async def test_an_emergency_while_waiting_is_not_left_waiting(
     assert conversation is not None and conversation.handoff_requested_at is not None
     # A colleague holding the chat reads it and acts: the bot does not step in.
     await emily.say("talk to a person")
-    agent = await staff_named(runtime, "agent.b")
-    async with runtime.db.session() as s:
-        identity = await s.scalar(
-            select(ChannelIdentity).where(ChannelIdentity.external_id == "demo-session-b")
-        )
-        assert identity is not None
-        await desk.take_over(s, identity.id, agent)
+    await take_over(runtime, "demo-session-b", "agent.b")
     assert await emily.send("there's smoke coming from the meter box!") == []
     assert ticket.number.startswith("R-")
