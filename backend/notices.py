@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import lifecycle
+from backend import lifecycle, sla
 from backend.i18n import t, when
 from backend.messaging import Button, OutboundMessage, enqueue, latest_identity
 from backend.models import ChannelIdentity, Deadline, Estate, Staff, Ticket
@@ -69,8 +69,7 @@ async def status_line(
         select(Deadline)
         .where(
             Deadline.ticket_id == ticket.id,
-            Deadline.state.in_([DeadlineState.PENDING, DeadlineState.BREACHED]),
-            Deadline.met_at.is_(None),
+            sla.NOT_YET_KEPT,
         )
         .order_by(Deadline.due_at)
         .limit(1)

@@ -14,13 +14,20 @@ from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.calendar import WorkCalendar
 from backend.errors import InvalidInput
 from backend.models import CompanyHoliday, Deadline, SlaPolicy, Ticket
 from backend.vocabulary import DeadlineState, Kind
+
+# A promise not yet kept: pending, or marked breached by the SLA watch and still to keep
+# (kept late, its time is still recorded for "done late" in the reports).
+NOT_YET_KEPT = and_(
+    Deadline.state.in_([DeadlineState.PENDING, DeadlineState.BREACHED]),
+    Deadline.met_at.is_(None),
+)
 
 
 class Span(StrEnum):
@@ -216,14 +223,11 @@ async def apply_signal(
     tz: ZoneInfo,
 ) -> list[Deadline]:
     """Stop the promises this signal keeps, start the ones it begins; return new deadlines."""
-    # Open promises: still pending, or already marked breached by the SLA watch but not
-    # yet kept (keeping it late still records when, for "done late" in the reports).
     pending = (
         await session.scalars(
             select(Deadline).where(
                 Deadline.ticket_id == ticket.id,
-                Deadline.state.in_([DeadlineState.PENDING, DeadlineState.BREACHED]),
-                Deadline.met_at.is_(None),
+                NOT_YET_KEPT,
             )
         )
     ).all()

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import lifecycle, tickets
+from backend import lifecycle, sla, tickets
 from backend.actors import SYSTEM
 from backend.models import Deadline, Ticket
 from backend.vocabulary import DeadlineState
@@ -24,10 +24,7 @@ async def run_sla_watch(session: AsyncSession, now: datetime) -> Counter[str]:
     rows = await session.execute(
         select(Deadline, Ticket)
         .join(Ticket, Ticket.id == Deadline.ticket_id)
-        .where(
-            Deadline.state.in_([DeadlineState.PENDING, DeadlineState.BREACHED]),
-            Deadline.met_at.is_(None),
-        )
+        .where(sla.NOT_YET_KEPT)
         .order_by(Deadline.due_at)
     )
     for deadline, ticket in rows.all():
